@@ -1,0 +1,34 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { checkHandler } from "./http/check.ts";
+import { apiError, handleError, methodNotAllowed, notFound } from "./http/errors.ts";
+import { healthHandler } from "./http/health.ts";
+import { type AppEnv, servicesFor } from "./services.ts";
+
+const MAX_BODY_BYTES = 4096;
+
+const app = new Hono<AppEnv>();
+
+app.use(async function provideServices(c, next) {
+  c.set("services", servicesFor(c.env));
+  await next();
+});
+
+app.post(
+  "/check",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw apiError(413, "Request body too large");
+    },
+  }),
+  checkHandler,
+);
+app.get("/health", healthHandler);
+app.all("/check", methodNotAllowed("POST"));
+app.all("/health", methodNotAllowed("GET, HEAD"));
+
+app.notFound(notFound);
+app.onError(handleError);
+
+export default app;

@@ -1,0 +1,59 @@
+import { z } from "zod";
+
+const integerString = (min: number, max: number, fallback: number) =>
+  z.coerce.number<string | number>().int().min(min).max(max).default(fallback);
+
+/**
+ * The Worker's environment, validated once per `env` object. Strings come from wrangler
+ * `[vars]`, secrets and `.dev.vars`; the parsed type is what the rest of the code sees.
+ */
+export const SettingsSchema = z.object({
+  UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+  UPSTASH_REDIS_REST_TOKEN: z.string({ error: "is required" }).min(1, "is required"),
+  FAIL_MODE: z
+    .string()
+    .default("closed")
+    .transform((value) => value.toLowerCase())
+    .pipe(z.enum(["open", "closed"], { error: "must be 'open' or 'closed'" })),
+  LOG_LEVEL: z
+    .string()
+    .default("INFO")
+    .transform((value) => value.toUpperCase())
+    .pipe(z.enum(["DEBUG", "INFO", "WARNING", "ERROR"], { error: "must be DEBUG, INFO, WARNING or ERROR" })),
+  REDIS_TIMEOUT_MS: integerString(1, 60_000, 1000),
+  REDIS_RETRIES: integerString(0, 10, 3),
+  API_KEYS: z
+    .string()
+    .optional()
+    .transform((value) =>
+      (value ?? "")
+        .split(",")
+        .map((key) => key.trim())
+        .filter((key) => key !== ""),
+    ),
+});
+
+export type Settings = z.infer<typeof SettingsSchema>;
+export type LogLevel = Settings["LOG_LEVEL"];
+
+/** Raised when a variable is invalid; its message names the variable and never shows the value. */
+export class SettingsError extends Error {
+  override name = "SettingsError";
+}
+
+const parsed = new WeakMap<object, Settings>();
+
+/** Parses and caches the settings of an `env` object, or throws a `SettingsError` naming the variables. */
+export function loadSettings(env: object): Settings {
+  let settings = parsed.get(env);
+  if (settings === undefined) {
+    const result = SettingsSchema.safeParse(env);
+    if (!result.success) {
+      const problems = result.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`);
+      throw new SettingsError(`Invalid environment: ${problems.join("; ")}`);
+    }
+    settings = result.data;
+    parsed.set(env, settings);
+  }
+  return settings;
+}
