@@ -31,7 +31,11 @@ export async function readCheckRequest(c: Context): Promise<CheckRequest> {
     ]);
   }
   const result = CheckRequestSchema.safeParse(body);
-  if (!result.success) throw unprocessable(result.error.issues.map(toValidationIssue));
+  if (!result.success) {
+    throw unprocessable(
+      result.error.issues.map((issue) => toValidationIssue(issue, body as Record<string, unknown>)),
+    );
+  }
   return result.data;
 }
 
@@ -41,15 +45,18 @@ function isJson(contentType: string): boolean {
 }
 
 /** Names each problem the way pydantic does, so the original service's clients read it unchanged. */
-function toValidationIssue(issue: z.core.$ZodIssue): ValidationIssue {
+function toValidationIssue(issue: z.core.$ZodIssue, body: Record<string, unknown>): ValidationIssue {
   const loc = ["body", ...issue.path.map((part) => (typeof part === "number" ? part : String(part)))];
+  const field = String(issue.path[0]);
+  if (issue.code === "invalid_type" && body[field] === undefined) {
+    return { loc, msg: "Field required", type: "missing" };
+  }
   return { loc, msg: issue.message, type: pydanticType(issue) };
 }
 
 function pydanticType(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case "invalid_type":
-      if (issue.input === undefined) return "missing";
       return issue.expected === "string" ? "string_type" : "int_type";
     case "too_small":
       return issue.origin === "string" ? "string_too_short" : "greater_than_equal";

@@ -6,9 +6,7 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 /** The body of `POST /check`. The upper bound of `cost` is the tier's limit, checked once the tier is known. */
 export const CheckRequestSchema = z.object({
   identifier: z
-    .string({
-      error: (issue) => (issue.input === undefined ? "Field required" : "Input should be a valid string"),
-    })
+    .string({ error: "Input should be a valid string" })
     .min(1, "String should have at least 1 character")
     .refine((value) => [...value].length <= 256, {
       error: "String should have at most 256 characters",

@@ -1,0 +1,61 @@
+/**
+ * `npm run dev`: `wrangler dev` on http://localhost:8787 with a Redis REST endpoint and no other
+ * step. The endpoint is UPSTASH_REDIS_REST_URL from the environment or .dev.vars when set
+ * (SRH from docker compose, or a real Upstash database); otherwise a local redis-server with the
+ * project's REST server in front, started here and stopped when wrangler stops or on Ctrl+C.
+ * Settings in the environment are passed on to the Worker; .dev.vars is read by wrangler itself.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
+import { type RedisRestEndpoint, startLocalRedisRest } from "./local-redis.ts";
+
+const SETTINGS = [
+  "UPSTASH_REDIS_REST_URL",
+  "UPSTASH_REDIS_REST_TOKEN",
+  "FAIL_MODE",
+  "LOG_LEVEL",
+  "REDIS_TIMEOUT_MS",
+  "REDIS_RETRIES",
+  "API_KEYS",
+] as const;
+
+const devVars = existsSync(".dev.vars") ? parseEnv(readFileSync(".dev.vars", "utf8")) : {};
+const vars: Record<string, string> = {};
+for (const name of SETTINGS) {
+  const value = process.env[name];
+  if (value !== undefined && value !== "") vars[name] = value;
+}
+
+let endpoint: RedisRestEndpoint | undefined;
+if (vars.UPSTASH_REDIS_REST_URL === undefined && devVars.UPSTASH_REDIS_REST_URL === undefined) {
+  try {
+    endpoint = await startLocalRedisRest();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  }
+  vars.UPSTASH_REDIS_REST_URL = endpoint.url;
+  vars.UPSTASH_REDIS_REST_TOKEN = endpoint.token;
+  console.log(`Local Redis REST endpoint: ${endpoint.url} (stopped with the dev server)`);
+}
+
+const args = [
+  "dev",
+  "--port",
+  "8787",
+  ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+];
+const wrangler = spawn("wrangler", [...args, ...process.argv.slice(2)], { stdio: "inherit" });
+
+let stopping = false;
+async function stop(code: number) {
+  if (stopping) return;
+  stopping = true;
+  wrangler.kill("SIGTERM");
+  await endpoint?.stop();
+  process.exit(code);
+}
+process.on("SIGINT", () => void stop(130));
+process.on("SIGTERM", () => void stop(143));
+wrangler.on("exit", (code) => void stop(code ?? 0));

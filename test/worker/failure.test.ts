@@ -1,0 +1,112 @@
+import { describe, expect, inject, it } from "vitest";
+import { checkRequest, fetchWith, unique } from "./helpers.ts";
+
+const refusing = { UPSTASH_REDIS_REST_URL: inject("refusingUrl") };
+const hanging = { UPSTASH_REDIS_REST_URL: inject("hangingUrl") };
+const deadline = { REDIS_TIMEOUT_MS: "300" };
+
+async function timed<T>(run: () => Promise<T>): Promise<[T, number]> {
+  const start = performance.now();
+  const result = await run();
+  return [result, performance.now() - start];
+}
+
+describe("when Redis cannot answer", () => {
+  it("answers 503 with Retry-After when FAIL_MODE is closed", async () => {
+    const response = await fetchWith(
+      { ...refusing, ...deadline, FAIL_MODE: "closed" },
+      checkRequest({ identifier: unique("closed") }),
+    );
+    expect(response.status).toBe(503);
+    expect(response.headers.get("Retry-After")).toBe("1");
+    expect(await response.json()).toEqual({ detail: "Rate limiter unavailable" });
+  });
+
+  it("answers a marked 200 when FAIL_MODE is open", async () => {
+    const response = await fetchWith(
+      { ...refusing, ...deadline, FAIL_MODE: "OPEN" },
+      checkRequest({ identifier: unique("open"), tier: "pro" }),
+    );
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      allowed: true,
+      tokens_remaining: null,
+      reset_at: null,
+      limit: 1000,
+      retry_after: null,
+      degraded: true,
+    });
+    expect(response.headers.has("RateLimit")).toBe(false);
+  });
+
+  it("answers within the deadline when Redis hangs, retries included", async () => {
+    for (const FAIL_MODE of ["closed", "open"]) {
+      const [response, elapsed] = await timed(() =>
+        fetchWith(
+          { ...hanging, ...deadline, REDIS_RETRIES: "3", FAIL_MODE },
+          checkRequest({ identifier: "x" }),
+        ),
+      );
+      expect(response.status).toBe(FAIL_MODE === "closed" ? 503 : 200);
+      expect(elapsed).toBeGreaterThanOrEqual(250);
+      expect(elapsed).toBeLessThan(1000);
+    }
+  });
+
+  it("retries a refused connection inside the deadline, then gives up", async () => {
+    const [response, elapsed] = await timed(() =>
+      fetchWith(
+        { ...refusing, REDIS_TIMEOUT_MS: "5000", REDIS_RETRIES: "2" },
+        checkRequest({ identifier: "x" }),
+      ),
+    );
+    expect(response.status).toBe(503);
+    // Two pauses (20 and 40 ms) between three quick refusals: well under the 5 s deadline.
+    expect(elapsed).toBeGreaterThanOrEqual(55);
+    expect(elapsed).toBeLessThan(2000);
+  });
+
+  it("reports /health as 503 degraded, within the deadline", async () => {
+    for (const broken of [refusing, hanging]) {
+      const [response, elapsed] = await timed(() =>
+        fetchWith({ ...broken, ...deadline }, new Request("http://limiter.test/health")),
+      );
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({ status: "degraded", redis: "disconnected" });
+      expect(elapsed).toBeLessThan(1000);
+    }
+  });
+
+  it("answers 503 when the REST endpoint rejects the token", async () => {
+    const response = await fetchWith(
+      { UPSTASH_REDIS_REST_TOKEN: "wrong", ...deadline },
+      checkRequest({ identifier: "x" }),
+    );
+    expect(response.status).toBe(503);
+  });
+});
+
+describe("an invalid environment", () => {
+  it("answers 500 naming the variable, without its value", async () => {
+    const response = await fetchWith(
+      { FAIL_MODE: "sometimes", REDIS_TIMEOUT_MS: "soon" },
+      checkRequest({ identifier: "x" }),
+    );
+    expect(response.status).toBe(500);
+    const { detail } = await response.json<{ detail: string }>();
+    expect(detail).toContain("FAIL_MODE");
+    expect(detail).toContain("REDIS_TIMEOUT_MS");
+    expect(detail).not.toContain("sometimes");
+  });
+
+  it("names a missing Redis URL", async () => {
+    const response = await fetchWith(
+      { UPSTASH_REDIS_REST_URL: "" },
+      new Request("http://limiter.test/health"),
+    );
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({
+      detail: expect.stringContaining("UPSTASH_REDIS_REST_URL"),
+    });
+  });
+});
