@@ -46,7 +46,11 @@ const args = [
   "8787",
   ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
 ];
-const wrangler = spawn("wrangler", [...args, ...process.argv.slice(2)], { stdio: "inherit" });
+// Also in wrangler's environment: it reads required secrets from there when there is no .dev.vars.
+const wrangler = spawn("wrangler", [...args, ...process.argv.slice(2)], {
+  stdio: "inherit",
+  env: { ...process.env, ...vars },
+});
 
 let stopping = false;
 async function stop(code: number) {
