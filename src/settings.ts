@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 const integerString = (min: number, max: number, fallback: number) =>
   z.coerce.number<string | number>().int().min(min).max(max).default(fallback);

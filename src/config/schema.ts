@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** One tier: a bucket of `limit` tokens refilled continuously over `window` seconds. */
 export const TierSchema = z.strictObject({

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000-U+001F and U+007F are what SPEC forbids.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
