@@ -32,8 +32,6 @@ export function createHandler(
       (reply) => send(response, reply.status, reply.body),
       (error: unknown) => {
         const reply = errorReply(error, context);
-        // After a 413 the rest of the body is not read: closing the connection is the only way to drop it.
-        if (reply.status === 413) response.setHeader("connection", "close");
         send(response, reply.status, reply.body, reply.contentType);
       },
     );

@@ -15,7 +15,9 @@ export class JsonNumber {
 
 /**
  * Reads the whole body, refusing with 413 past `limit` bytes: at once when Content-Length says so,
- * otherwise as soon as the streamed bytes pass it, so an endless body is never buffered.
+ * otherwise as soon as the streamed bytes pass it. The rest is then discarded as it arrives, never
+ * buffered: closing the socket instead would make most clients fail with EPIPE before they read the 413.
+ * Node's `requestTimeout` (300 s) bounds an endless body.
  */
 export function readBody(request: IncomingMessage, limit = DEFAULT_BODY_LIMIT): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -27,6 +29,7 @@ export function readBody(request: IncomingMessage, limit = DEFAULT_BODY_LIMIT): 
       size += chunk.length;
       if (size > limit) {
         request.off("data", onData);
+        request.resume();
         reject(tooLarge());
       } else chunks.push(chunk);
     };
