@@ -1,7 +1,14 @@
 import * as z from "zod";
 
-const integerString = (min: number, max: number, fallback: number) =>
-  z.coerce.number<string | number>().int().min(min).max(max).default(fallback);
+const integerString = (min: number, max: number, fallback: number) => {
+  const error = `must be an integer from ${min} to ${max}`;
+  return z.coerce
+    .number<string | number>({ error })
+    .int({ error })
+    .min(min, { error })
+    .max(max, { error })
+    .default(fallback);
+};
 
 /**
  * The Worker's environment, validated once per `env` object. Strings come from wrangler

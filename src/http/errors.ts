@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { LimiterUnavailableError } from "../limiter/limiter.ts";
 import { createLogger } from "../log.ts";
 import { SettingsError } from "../settings.ts";
+import { InvalidInputError } from "./check-input.ts";
 
 /** Seconds a client is asked to wait when the limiter itself is unavailable. */
 export const UNAVAILABLE_RETRY_AFTER_S = 1;
@@ -20,6 +21,7 @@ export function apiError(
 /** The one error handler: known errors become their answers; anything else a logged 500. */
 export const handleError: ErrorHandler = (error, c) => {
   if (error instanceof HTTPException) return error.getResponse();
+  if (error instanceof InvalidInputError) return c.json({ detail: error.detail }, error.status);
   if (error instanceof LimiterUnavailableError) {
     return c.json({ detail: error.message }, 503, { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_S) });
   }
