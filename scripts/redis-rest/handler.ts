@@ -28,13 +28,13 @@ export function createHandler(
   context: HandlerContext,
 ): (request: IncomingMessage, response: ServerResponse) => void {
   return function redisRestHandler(request, response) {
-    answer(request, context).then(
-      (reply) => send(response, reply.status, reply.body),
-      (error: unknown) => {
-        const reply = errorReply(error, context);
-        send(response, reply.status, reply.body, reply.contentType);
-      },
-    );
+    answer(request, context)
+      .catch((error: unknown) => errorReply(error, context))
+      .then((reply: JsonReply & { contentType?: string }) =>
+        send(response, reply.status, reply.body, reply.contentType),
+      )
+      // Only writing to a broken socket gets here; an unhandled rejection would end the process.
+      .catch((error: unknown) => context.log(`cannot answer: ${String(error)}`));
   };
 }
 
