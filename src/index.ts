@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { requireApiKey } from "./http/api-keys.ts";
 import { checkHandler } from "./http/check.ts";
 import { apiError, handleError, methodNotAllowed, notFound } from "./http/errors.ts";
 import { healthHandler } from "./http/health.ts";
@@ -16,6 +17,7 @@ app.use(async function provideServices(c, next) {
 
 app.post(
   "/check",
+  requireApiKey,
   bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
@@ -32,3 +34,4 @@ app.notFound(notFound);
 app.onError(handleError);
 
 export default app;
+export { RateLimiter } from "./gate/rpc.ts";

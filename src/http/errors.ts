@@ -1,13 +1,11 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { UNAVAILABLE_RETRY_AFTER_S } from "../limiter/decision.ts";
 import { LimiterUnavailableError } from "../limiter/limiter.ts";
 import { createLogger } from "../log.ts";
 import { SettingsError } from "../settings.ts";
 import { InvalidInputError } from "./check-input.ts";
-
-/** Seconds a client is asked to wait when the limiter itself is unavailable. */
-export const UNAVAILABLE_RETRY_AFTER_S = 1;
 
 /** An error answer in the original service's shape, `{"detail": ...}`, thrown as Hono's one error type. */
 export function apiError(

@@ -1,6 +1,12 @@
 import type { NamedTier } from "../config/tiers.ts";
 import type { TokenBucketReply } from "./token-bucket-script.ts";
 
+/** The `detail` of the 503, and the message of the error the limiter throws when Redis cannot answer. */
+export const UNAVAILABLE_DETAIL = "Rate limiter unavailable";
+
+/** Seconds a client is asked to wait when the limiter itself is unavailable. */
+export const UNAVAILABLE_RETRY_AFTER_S = 1;
+
 /**
  * What the limiter answers, in the wire shape of the HTTP API and the RPC entrypoint.
  * `tokens_remaining` and `reset_at` are null only on a degraded (fail-open) answer.

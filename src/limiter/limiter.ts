@@ -3,7 +3,7 @@ import type { NamedTier } from "../config/tiers.ts";
 import type { Logger } from "../log.ts";
 import type { Settings } from "../settings.ts";
 import { withDeadline } from "./deadline.ts";
-import { type Decision, decodeReply, degradedDecision } from "./decision.ts";
+import { type Decision, decodeReply, degradedDecision, UNAVAILABLE_DETAIL } from "./decision.ts";
 import { TOKEN_BUCKET_SCRIPT } from "./token-bucket-script.ts";
 
 /** What a caller asks: may `identifier` on `tier` spend `cost` tokens (0 peeks)? */
@@ -17,7 +17,7 @@ export interface CheckInput {
 export class LimiterUnavailableError extends Error {
   override name = "LimiterUnavailableError";
   constructor(options?: ErrorOptions) {
-    super("Rate limiter unavailable", options);
+    super(UNAVAILABLE_DETAIL, options);
   }
 }
 

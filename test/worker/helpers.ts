@@ -1,6 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { Redis } from "@upstash/redis/cloudflare";
+import { vi } from "vitest";
 import worker from "../../src/index.ts";
 
 /** A name no other test uses, so each test owns its buckets whatever the order. */
@@ -33,3 +34,18 @@ export const checkRequest = (body: unknown) =>
 /** A plain client on the same Redis, to look at what the Worker wrote. */
 export const redis = () =>
   new Redis({ url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, enableTelemetry: false });
+
+/**
+ * Records (without changing) every request the Worker sends out, as the Redis command in its
+ * body: the Worker talks to nothing but the Redis REST endpoint.
+ */
+export function watchRedisCalls(): string[] {
+  const commands: string[] = [];
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
+    const body = typeof init?.body === "string" ? JSON.parse(init.body) : [];
+    commands.push(String(body[0]).toUpperCase());
+    return realFetch(input, init);
+  });
+  return commands;
+}

@@ -1,25 +1,10 @@
-import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
-import { postCheck, redis, unique } from "./helpers.ts";
+import { postCheck, redis, unique, watchRedisCalls } from "./helpers.ts";
 
 async function sha1(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
-/** Watches (without changing) the Worker's requests to the Redis REST endpoint. */
-function watchRedisCalls(): string[] {
-  const commands: string[] = [];
-  const realFetch = globalThis.fetch;
-  vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (url.startsWith(env.UPSTASH_REDIS_REST_URL) && typeof init?.body === "string") {
-      commands.push(String(JSON.parse(init.body)[0]).toUpperCase());
-    }
-    return realFetch(input, init);
-  });
-  return commands;
 }
 
 afterEach(() => {

@@ -1,0 +1,42 @@
+import { InvalidInputError, validateCheckInput } from "../http/check-input.ts";
+import type { Decision } from "../limiter/decision.ts";
+import { servicesFor } from "../services.ts";
+
+/** What a gate asks: the body of `POST /check`, as an object. */
+export interface GateRequest {
+  identifier: string;
+  tier?: string | null;
+  cost?: number;
+}
+
+/**
+ * The decision, plus the tier it was made on and that tier's window: what a gate needs to set
+ * the rate-limit headers itself.
+ */
+export interface GateDecision extends Decision {
+  tier: string;
+  window: number;
+}
+
+/** Anything that decides like the limiter: its RPC binding, or `embeddedLimiter(env)`. */
+export interface GateLimiter {
+  check(request: GateRequest): Promise<GateDecision>;
+}
+
+/**
+ * Decides one request for a gate. Bad input throws a `TypeError` whose message is the HTTP
+ * `detail`, and an unavailable Redis under FAIL_MODE=closed throws an `Error` whose message is
+ * the 503's `detail`: standard error types, because only those keep their type across RPC.
+ */
+export async function decide(env: object, request: GateRequest): Promise<GateDecision> {
+  const { limiter } = servicesFor(env);
+  let input: ReturnType<typeof validateCheckInput>;
+  try {
+    input = validateCheckInput(request);
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw new TypeError(error.message);
+    throw error;
+  }
+  const decision = await limiter.check(input);
+  return { ...decision, tier: input.tier.name, window: input.tier.window };
+}

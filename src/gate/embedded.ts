@@ -1,0 +1,15 @@
+import { decide, type GateLimiter } from "./decide.ts";
+
+/**
+ * The limiter inside the calling Worker itself, straight against Redis: for a Worker that ships
+ * this project's code and has `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN` (and the other
+ * settings) in its own environment. Decides exactly as the RPC entrypoint does.
+ *
+ * @example
+ * ```ts
+ * app.use(rateLimit({ limiter: (c) => embeddedLimiter(c.env), identifier: (c) => c.req.header("x-api-key") ?? "anonymous" }));
+ * ```
+ */
+export function embeddedLimiter(env: object): GateLimiter {
+  return { check: (request) => decide(env, request) };
+}
