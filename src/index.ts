@@ -2,8 +2,10 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requireApiKey } from "./http/api-keys.ts";
 import { checkHandler } from "./http/check.ts";
+import { docsHandler, docsInitializerHandler } from "./http/docs.ts";
 import { apiError, handleError, methodNotAllowed, notFound } from "./http/errors.ts";
 import { healthHandler } from "./http/health.ts";
+import { openApiHandler } from "./http/openapi.ts";
 import { type AppEnv, servicesFor } from "./services.ts";
 
 const MAX_BODY_BYTES = 4096;
@@ -29,6 +31,11 @@ app.post(
 app.get("/health", healthHandler);
 app.all("/check", methodNotAllowed("POST"));
 app.all("/health", methodNotAllowed("GET, HEAD"));
+app.get("/openapi.json", openApiHandler);
+app.get("/docs", docsHandler);
+app.get("/docs/init.js", docsInitializerHandler);
+app.all("/openapi.json", methodNotAllowed("GET, HEAD"));
+app.all("/docs", methodNotAllowed("GET, HEAD"));
 
 app.notFound(notFound);
 app.onError(handleError);
