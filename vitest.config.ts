@@ -1,5 +1,15 @@
+import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+
+/** The limiter Worker, built, as a Worker beside the one under test, with these settings. */
+const limiterWorker = (name: string, scriptPath: string, bindings: Record<string, string>) => ({
+  name,
+  modules: true,
+  script: readFileSync(scriptPath, "utf8"),
+  compatibilityDate: "2026-11-01",
+  bindings: { LOG_LEVEL: "ERROR", REDIS_TIMEOUT_MS: "300", ...bindings },
+});
 
 export default defineConfig({
   test: {
@@ -21,7 +31,65 @@ export default defineConfig({
             },
           })),
         ],
-        test: { name: "worker", include: ["test/worker/**/*.test.ts"], globalSetup: ["test/global-setup.ts"] },
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          globalSetup: ["test/global-setup.ts"],
+        },
+      },
+      {
+        // The example consumer in workerd, gated by the limiter through its service binding.
+        plugins: [
+          cloudflareTest(({ inject }) => {
+            const redis = {
+              UPSTASH_REDIS_REST_URL: inject("redisRestUrl"),
+              UPSTASH_REDIS_REST_TOKEN: inject("redisRestToken"),
+            };
+            const redisDown = { ...redis, UPSTASH_REDIS_REST_URL: inject("refusingUrl") };
+            const script = inject("limiterScript");
+            return {
+              wrangler: { configPath: "./examples/consumer/wrangler.toml" },
+              miniflare: {
+                // For the embedded limiter, which talks to Redis from the consumer itself.
+                bindings: { ...redis, LOG_LEVEL: "ERROR" },
+                serviceBindings: {
+                  LIMITER_HTTP: { name: "rate-limiter" },
+                  LIMITER_REDIS_DOWN_CLOSED: {
+                    name: "rate-limiter-redis-down-closed",
+                    entrypoint: "RateLimiter",
+                  },
+                  LIMITER_REDIS_DOWN_OPEN: {
+                    name: "rate-limiter-redis-down-open",
+                    entrypoint: "RateLimiter",
+                  },
+                  LIMITER_BROKEN: { name: "rate-limiter-broken", entrypoint: "RateLimiter" },
+                },
+                workers: [
+                  limiterWorker("rate-limiter", script, redis),
+                  limiterWorker("rate-limiter-redis-down-closed", script, {
+                    ...redisDown,
+                    FAIL_MODE: "closed",
+                  }),
+                  limiterWorker("rate-limiter-redis-down-open", script, { ...redisDown, FAIL_MODE: "open" }),
+                  {
+                    // A limiter that fails outright: the gate cannot get a decision at all.
+                    name: "rate-limiter-broken",
+                    modules: true,
+                    compatibilityDate: "2026-11-01",
+                    script: `import { WorkerEntrypoint } from "cloudflare:workers";
+                      export class RateLimiter extends WorkerEntrypoint { check() { throw new Error("limiter crashed"); } }
+                      export default { fetch: () => new Response(null, { status: 500 }) };`,
+                  },
+                ],
+              },
+            };
+          }),
+        ],
+        test: {
+          name: "gate",
+          include: ["test/gate/**/*.test.ts"],
+          globalSetup: ["test/global-setup.ts", "test/build-limiter.ts"],
+        },
       },
     ],
   },

@@ -8,6 +8,8 @@ declare module "vitest" {
     refusingUrl: string;
     /** A server that accepts connections and never answers: a Redis that hangs. */
     hangingUrl: string;
+    /** The limiter Worker bundled by test/gate/build-limiter.ts, for the gate tests. */
+    limiterScript: string;
   }
 }
 

@@ -1,0 +1,126 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import consumer, { type Bindings } from "../../examples/consumer/src/index.ts";
+import type { GateLimiter } from "../../src/gate/decide.ts";
+
+/** The consumer's bindings, and the extra limiters vitest.config.ts runs beside it. */
+interface GateTestEnv extends Bindings {
+  LIMITER_HTTP: Fetcher;
+  LIMITER_REDIS_DOWN_CLOSED: Service & GateLimiter;
+  LIMITER_REDIS_DOWN_OPEN: Service & GateLimiter;
+  LIMITER_BROKEN: Service & GateLimiter;
+}
+const testEnv = env as unknown as GateTestEnv;
+
+const unique = (label: string) => `${label}-${crypto.randomUUID()}`;
+
+const hello = (headers: Record<string, string>) =>
+  exports.default.fetch("http://consumer.test/api/hello", { headers });
+
+/** The consumer with its RATE_LIMITER binding pointed at another limiter. */
+async function helloVia(limiter: GateLimiter, headers: Record<string, string>) {
+  const ctx = createExecutionContext();
+  const response = await consumer.fetch(
+    new Request("http://consumer.test/api/hello", { headers }),
+    { ...testEnv, RATE_LIMITER: limiter },
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+describe("the example consumer, gated through its service binding", () => {
+  it("lets an allowed request through with the rate-limit headers set", async () => {
+    const response = await hello({ "x-api-key": unique("key") });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ hello: "world", degraded: false });
+    expect(response.headers.get("RateLimit-Policy")).toBe('"free";q=100;w=60');
+    expect(response.headers.get("RateLimit")).toBe('"free";r=99;t=1');
+    expect(response.headers.get("RateLimit-Remaining")).toBe("99");
+  });
+
+  it("charges the tier the caller names", async () => {
+    const response = await hello({ "x-api-key": unique("key"), "x-plan": "pro" });
+    expect(response.headers.get("RateLimit-Policy")).toBe('"pro";q=1000;w=60');
+    expect(response.headers.get("RateLimit-Remaining")).toBe("999");
+  });
+
+  it("answers 429 itself, with headers, once the caller's bucket is spent", async () => {
+    const key = unique("key");
+    await testEnv.RATE_LIMITER.check({ identifier: key, cost: 100 });
+    const response = await hello({ "x-api-key": key });
+    expect(response.status).toBe(429);
+    const body = await response.json<{ detail: { retry_after: number } }>();
+    expect(body.detail).toMatchObject({ allowed: false, limit: 100 });
+    expect(response.headers.get("Retry-After")).toBe(String(body.detail.retry_after));
+    expect(response.headers.get("RateLimit-Remaining")).toBe("0");
+  });
+
+  it("answers an invalid tier with 400 and the limiter's detail", async () => {
+    const response = await hello({ "x-api-key": unique("key"), "x-plan": "gold" });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ detail: "Invalid tier: gold" });
+  });
+
+  it("leaves routes outside the gate alone", async () => {
+    const response = await exports.default.fetch("http://consumer.test/");
+    expect(response.status).toBe(200);
+    expect(response.headers.has("RateLimit")).toBe(false);
+  });
+});
+
+describe("when the limiter's Redis is down", () => {
+  it("answers 503 with Retry-After when the limiter's FAIL_MODE is closed", async () => {
+    const response = await helloVia(testEnv.LIMITER_REDIS_DOWN_CLOSED, { "x-api-key": unique("key") });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("Retry-After")).toBe("1");
+    expect(await response.json()).toEqual({ detail: "Rate limiter unavailable" });
+  });
+
+  it("lets the request through marked degraded when the limiter's FAIL_MODE is open", async () => {
+    const response = await helloVia(testEnv.LIMITER_REDIS_DOWN_OPEN, { "x-api-key": unique("key") });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ hello: "world", degraded: true });
+    expect(response.headers.has("RateLimit")).toBe(false);
+  });
+
+  it("answers 503 when the limiter itself fails and the gate's failMode is closed (the default)", async () => {
+    const response = await helloVia(testEnv.LIMITER_BROKEN, { "x-api-key": unique("key") });
+    expect(response.status).toBe(503);
+  });
+});
+
+describe("the RateLimiter RPC entrypoint", () => {
+  it("returns the decision object, with the tier and window it was made on", async () => {
+    const decision = await testEnv.RATE_LIMITER.check({ identifier: unique("rpc"), tier: "pro", cost: 10 });
+    expect(decision).toMatchObject({ allowed: true, tokens_remaining: 990, limit: 1000, retry_after: null });
+    expect(decision).toMatchObject({ tier: "pro", window: 60 });
+    expect(decision.reset_at).toBeGreaterThan(Date.now() / 1000);
+  });
+
+  it("raises bad input as a TypeError whose message is the HTTP detail", async () => {
+    const body = { identifier: "x".repeat(300), tier: "free" };
+    const http = await testEnv.LIMITER_HTTP.fetch("http://limiter.test/check", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const { detail } = await http.json<{ detail: unknown }>();
+    const tooLong = await testEnv.RATE_LIMITER.check(body).catch((error: unknown) => error);
+    expect(tooLong).toBeInstanceOf(TypeError);
+    expect((tooLong as TypeError).message).toBe(JSON.stringify(detail));
+
+    const gold = await testEnv.RATE_LIMITER.check({ identifier: "x", tier: "gold" }).catch(
+      (error: unknown) => error,
+    );
+    expect(gold).toBeInstanceOf(TypeError);
+    expect((gold as TypeError).message).toBe("Invalid tier: gold");
+  });
+
+  it("raises 'Rate limiter unavailable' when Redis is down and FAIL_MODE is closed", async () => {
+    const error = await testEnv.LIMITER_REDIS_DOWN_CLOSED.check({ identifier: "x" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe("Rate limiter unavailable");
+  });
+});
