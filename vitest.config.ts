@@ -19,6 +19,10 @@ export default defineConfig({
         test: { name: "emulator", include: ["test/emulator/**/*.test.ts"], environment: "node" },
       },
       {
+        // The build scripts, in Node.
+        test: { name: "scripts", include: ["test/scripts/**/*.test.ts"], environment: "node" },
+      },
+      {
         // The Worker, in workerd, against the endpoint that global-setup.ts resolves.
         plugins: [
           cloudflareTest(({ inject }) => ({

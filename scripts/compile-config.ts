@@ -33,12 +33,13 @@ export const config = ${JSON.stringify(result.data, null, 2)} as const satisfies
   return { ok: true, module };
 }
 
+// Usage: node scripts/compile-config.ts [config.yaml] [src/config/tiers.generated.ts]
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const source = fileURLToPath(new URL("../config.yaml", import.meta.url));
+  const [source = fileURLToPath(new URL("../config.yaml", import.meta.url)), target] = process.argv.slice(2);
   const result = compileConfig(readFileSync(source, "utf8"));
   if (!result.ok) {
     console.error(`${source} is invalid:\n  ${result.errors.join("\n  ")}`);
     process.exit(1);
   }
-  writeFileSync(new URL("../src/config/tiers.generated.ts", import.meta.url), result.module);
+  writeFileSync(target ?? new URL("../src/config/tiers.generated.ts", import.meta.url), result.module);
 }
