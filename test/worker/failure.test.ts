@@ -1,4 +1,5 @@
-import { describe, expect, inject, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { checkRequest, fetchWith, unique } from "./helpers.ts";
 
 const refusing = { UPSTASH_REDIS_REST_URL: inject("refusingUrl") };
@@ -108,5 +109,36 @@ describe("an invalid environment", () => {
     expect(await response.json()).toEqual({
       detail: expect.stringContaining("UPSTASH_REDIS_REST_URL"),
     });
+  });
+});
+
+describe("logs", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("logs every degraded decision at WARNING as one JSON line, without token or identifier", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "warn").mockImplementation((line: string) => void lines.push(line));
+    const identifier = unique("logged");
+    await fetchWith({ ...refusing, ...deadline, FAIL_MODE: "open" }, checkRequest({ identifier }));
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0] as string);
+    expect(entry).toMatchObject({
+      level: "WARNING",
+      msg: expect.stringContaining("FAIL_MODE=open"),
+      tier: "free",
+    });
+    expect(lines[0]).not.toContain(identifier);
+    expect(lines[0]).not.toContain(env.UPSTASH_REDIS_REST_TOKEN);
+  });
+
+  it("drops lines below LOG_LEVEL", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    await fetchWith(
+      { ...refusing, ...deadline, FAIL_MODE: "open", LOG_LEVEL: "error" },
+      checkRequest({ identifier: "x" }),
+    );
+    expect(warn).not.toHaveBeenCalled();
   });
 });
