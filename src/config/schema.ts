@@ -3,7 +3,8 @@ import * as z from "zod";
 /** One tier: a bucket of `limit` tokens refilled continuously over `window` seconds. */
 export const TierSchema = z.strictObject({
   limit: z.int().positive().max(1_000_000_000),
-  window: z.number().positive().max(31_536_000),
+  // At least a millisecond: the script works in whole milliseconds, and the TTL must stay positive.
+  window: z.number().min(0.001).max(31_536_000),
 });
 
 /**

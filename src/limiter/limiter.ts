@@ -37,7 +37,8 @@ export interface LimiterOptions {
 /**
  * The limiter for one Worker environment. A Redis client is made per call because its abort
  * signal is fixed when it is made, and each call has its own deadline. The client's own retries
- * are off: ours run inside the deadline, and also retry the REST server's 5xx answers.
+ * are off: ours run inside the deadline, and also retry error answers from the REST endpoint,
+ * which the client never retries.
  */
 export function createLimiter(settings: Settings, log: Logger, options: LimiterOptions = {}): Limiter {
   const prefix = options.prefix ?? "ratelimit";
