@@ -121,7 +121,10 @@ describe("logs", () => {
     const lines: string[] = [];
     vi.spyOn(console, "warn").mockImplementation((line: string) => void lines.push(line));
     const identifier = unique("logged");
-    await fetchWith({ ...refusing, ...deadline, FAIL_MODE: "open" }, checkRequest({ identifier }));
+    await fetchWith(
+      { ...refusing, ...deadline, FAIL_MODE: "open", LOG_LEVEL: "INFO" },
+      checkRequest({ identifier }),
+    );
     expect(lines).toHaveLength(1);
     const entry = JSON.parse(lines[0] as string);
     expect(entry).toMatchObject({
