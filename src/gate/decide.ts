@@ -1,5 +1,6 @@
 import { InvalidInputError, validateCheckInput } from "../http/check-input.ts";
 import type { Decision } from "../limiter/decision.ts";
+import type { CheckInput } from "../limiter/limiter.ts";
 import { servicesFor } from "../services.ts";
 
 /** What a gate asks: the body of `POST /check`, as an object. */
@@ -30,7 +31,7 @@ export interface GateLimiter {
  */
 export async function decide(env: object, request: GateRequest): Promise<GateDecision> {
   const { limiter } = servicesFor(env);
-  let input: ReturnType<typeof validateCheckInput>;
+  let input: CheckInput;
   try {
     input = validateCheckInput(request);
   } catch (error) {

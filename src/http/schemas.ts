@@ -38,8 +38,6 @@ export const CheckRequestSchema = z.object({
     .meta({ description: "Tokens to take, up to the tier's limit; 0 peeks without taking.", example: 1 }),
 });
 
-export type CheckRequest = z.infer<typeof CheckRequestSchema>;
-
 const unixSeconds = "Unix time in seconds, millisecond precision, when the bucket is full again.";
 
 /** `POST /check` allowed it: 200. Also the fail-open answer, marked `degraded`. */
