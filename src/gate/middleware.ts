@@ -1,6 +1,6 @@
 import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
 import { rateLimitHeaders } from "../http/rate-limit-headers.ts";
-import { UNAVAILABLE_DETAIL, UNAVAILABLE_RETRY_AFTER_S } from "../limiter/decision.ts";
+import { limitedBody, UNAVAILABLE_DETAIL, UNAVAILABLE_RETRY_AFTER_S } from "../limiter/decision.ts";
 import type { GateDecision, GateLimiter } from "./decide.ts";
 
 export type { GateDecision, GateLimiter, GateRequest } from "./decide.ts";
@@ -94,8 +94,7 @@ export function rateLimit<E extends HonoEnv = HonoEnv>(
       Date.now(),
     );
     if (!decision.allowed) {
-      const { allowed, retry_after, reset_at, limit } = decision;
-      return c.json({ detail: { allowed, retry_after, reset_at, limit } }, 429, headers);
+      return c.json(limitedBody(decision), 429, headers);
     }
     if (decision.degraded) {
       console.warn(

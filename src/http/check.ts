@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { limitedBody } from "../limiter/decision.ts";
 import type { AppEnv } from "../services.ts";
 import { readCheckRequest } from "./check-body.ts";
 import { rateLimitHeaders } from "./rate-limit-headers.ts";
@@ -10,6 +11,5 @@ export async function checkHandler(c: Context<AppEnv>) {
   const decision = await c.var.services.limiter.check(input, nowMs);
   const headers = rateLimitHeaders(decision, input.tier, nowMs);
   if (decision.allowed) return c.json(decision, 200, headers);
-  const { allowed, retry_after, reset_at, limit } = decision;
-  return c.json({ detail: { allowed, retry_after, reset_at, limit } }, 429, headers);
+  return c.json(limitedBody(decision), 429, headers);
 }

@@ -23,6 +23,11 @@ export interface Decision {
   degraded?: true;
 }
 
+/** The body of a 429, the original service's shape: the denial under `detail`, without the token count. */
+export function limitedBody({ allowed, retry_after, reset_at, limit }: Decision) {
+  return { detail: { allowed, retry_after, reset_at, limit } };
+}
+
 /** Turns the script's reply into a decision. The only place that reads the raw reply. */
 export function decodeReply(reply: unknown, tier: NamedTier, nowMs: number): Decision {
   if (!isTokenBucketReply(reply)) {
