@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Batches } from "../../src/limiter/batches.ts";
+import { DeadlineExceededError } from "../../src/limiter/deadline.ts";
+
+const far = Date.now() + 60_000;
 
 /** A sender that records each batch and answers when told to. */
 function gatedSender() {
@@ -22,7 +25,7 @@ describe("batches", () => {
   it("sends work that arrives while a batch is out as one next batch, in order", async () => {
     const { sent, send, release } = gatedSender();
     const batches = new Batches(send, 100);
-    const answers = Promise.all([1, 2, 3, 4].map((item) => batches.submit("k", item)));
+    const answers = Promise.all([1, 2, 3, 4].map((item) => batches.submit("k", item, far)));
     await release();
     await release();
     expect(await answers).toEqual([10, 20, 30, 40]);
@@ -32,7 +35,7 @@ describe("batches", () => {
   it("keeps keys apart", async () => {
     const { sent, send, release } = gatedSender();
     const batches = new Batches(send, 100);
-    const answers = Promise.all([batches.submit("a", 1), batches.submit("b", 2)]);
+    const answers = Promise.all([batches.submit("a", 1, far), batches.submit("b", 2, far)]);
     await release();
     await release();
     expect(await answers).toEqual([10, 20]);
@@ -42,7 +45,7 @@ describe("batches", () => {
   it("splits a long queue into batches of at most the bound", async () => {
     const { sent, send, release } = gatedSender();
     const batches = new Batches(send, 2);
-    const answers = Promise.all([1, 2, 3, 4, 5].map((item) => batches.submit("k", item)));
+    const answers = Promise.all([1, 2, 3, 4, 5].map((item) => batches.submit("k", item, far)));
     for (let i = 0; i < 3; i++) await release();
     expect(await answers).toEqual([10, 20, 30, 40, 50]);
     expect(sent).toEqual([[1], [2, 3], [4, 5]]);
@@ -58,9 +61,22 @@ describe("batches", () => {
       }
       return items;
     }, 100);
-    const first = batches.submit("k", 1);
-    const queued = [batches.submit("k", 2), batches.submit("k", 3)];
+    const first = batches.submit("k", 1, far);
+    const queued = [batches.submit("k", 2, far), batches.submit("k", 3, far)];
     await expect(first).rejects.toThrow("down");
     expect(await Promise.all(queued)).toEqual([2, 3]);
+  });
+
+  it("lets a waiting member give up at its deadline, never sending it, and goes on without it", async () => {
+    const { sent, send, release } = gatedSender();
+    const batches = new Batches(send, 100);
+    const first = batches.submit("k", 1, far);
+    const late = batches.submit("k", 2, Date.now() + 20);
+    const patient = batches.submit("k", 3, far);
+    await expect(late).rejects.toThrow(DeadlineExceededError);
+    await release();
+    await release();
+    expect(await Promise.all([first, patient])).toEqual([10, 30]);
+    expect(sent).toEqual([[1], [3]]);
   });
 });
