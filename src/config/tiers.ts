@@ -1,14 +1,20 @@
-import type { Tier } from "./schema.ts";
+import type { Limit, Tier } from "./schema.ts";
 import { config } from "./tiers.generated.ts";
 
-/** A configured tier with its name. */
+/** A configured tier with its name: its buckets (`limits`) and its `mode`. */
 export interface NamedTier extends Tier {
   name: string;
 }
+
+export type { Limit };
 
 /** The tier a request names, or the default one when it names none; undefined for an unknown name. */
 export function resolveTier(name: string | undefined): NamedTier | undefined {
   const tierName = name ?? config.default_tier;
   const tiers: Record<string, Tier> = config.tiers;
-  return Object.hasOwn(tiers, tierName) ? ({ name: tierName, ...tiers[tierName] } as NamedTier) : undefined;
+  const tier = Object.hasOwn(tiers, tierName) ? tiers[tierName] : undefined;
+  return tier && { name: tierName, ...tier };
 }
+
+/** The most a single request may cost on a tier: the smallest of its buckets. */
+export const maxCost = (tier: Tier) => Math.min(...tier.limits.map((limit) => limit.limit));

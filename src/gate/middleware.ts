@@ -88,11 +88,7 @@ export function rateLimit<E extends HonoEnv = HonoEnv>(
       return next();
     }
 
-    const headers = rateLimitHeaders(
-      decision,
-      { name: decision.tier, limit: decision.limit, window: decision.window },
-      Date.now(),
-    );
+    const headers = rateLimitHeaders(decision, decision.tier, Date.now());
     if (!decision.allowed) {
       return c.json(limitedBody(decision), 429, headers);
     }

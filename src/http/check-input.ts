@@ -1,5 +1,5 @@
 import type * as z from "zod";
-import { resolveTier } from "../config/tiers.ts";
+import { maxCost, resolveTier } from "../config/tiers.ts";
 import type { CheckInput } from "../limiter/limiter.ts";
 import { CheckRequestSchema, type ValidationIssue } from "./schemas.ts";
 
@@ -43,11 +43,11 @@ export function validateCheckInput(body: unknown): CheckInput {
   const { identifier, tier: tierName, cost } = result.data;
   const tier = resolveTier(tierName ?? undefined);
   if (tier === undefined) throw new InvalidInputError(400, `Invalid tier: ${tierName}`);
-  if (cost > tier.limit) {
+  if (cost > maxCost(tier)) {
     throw new InvalidInputError(422, [
       {
         loc: ["body", "cost"],
-        msg: `Input should be less than or equal to ${tier.limit}`,
+        msg: `Input should be less than or equal to ${maxCost(tier)}`,
         type: "less_than_equal",
       },
     ]);
@@ -56,7 +56,7 @@ export function validateCheckInput(body: unknown): CheckInput {
 }
 
 /** Names each problem the way pydantic does, so the original service's clients read it unchanged. */
-function toValidationIssue(issue: z.core.$ZodIssue, body: Record<string, unknown>): ValidationIssue {
+export function toValidationIssue(issue: z.core.$ZodIssue, body: Record<string, unknown>): ValidationIssue {
   const loc = ["body", ...issue.path.map((part) => (typeof part === "number" ? part : String(part)))];
   if (issue.code === "invalid_type" && body[String(issue.path[0])] === undefined) {
     return { loc, msg: "Field required", type: "missing" };

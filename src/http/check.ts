@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import { limitedBody } from "../limiter/decision.ts";
+import { type Decision, limitedBody } from "../limiter/decision.ts";
 import type { AppEnv } from "../services.ts";
 import { readCheckRequest } from "./check-body.ts";
 import { rateLimitHeaders } from "./rate-limit-headers.ts";
@@ -8,8 +8,20 @@ import { rateLimitHeaders } from "./rate-limit-headers.ts";
 export async function checkHandler(c: Context<AppEnv>) {
   const input = await readCheckRequest(c);
   const nowMs = Date.now();
-  const decision = await c.var.services.limiter.check(input, nowMs);
-  const headers = rateLimitHeaders(decision, input.tier, nowMs);
-  if (decision.allowed) return c.json(decision, 200, headers);
+  const { limiter, metrics } = c.var.services;
+  const decision = await limiter.check(input, nowMs).catch((error: unknown) => {
+    if (metrics)
+      c.executionCtx.waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, undefined));
+    throw error;
+  });
+  if (metrics)
+    c.executionCtx.waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, decision));
+  const headers = rateLimitHeaders(decision, input.tier.name, nowMs);
+  if (decision.allowed) return c.json(bodyOf(decision), 200, headers);
   return c.json(limitedBody(decision), 429, headers);
+}
+
+/** The decision as the HTTP body shows it: everything but the per-bucket detail, which is in the headers. */
+function bodyOf({ policies: _inHeaders, cached: _forMetrics, ...body }: Decision) {
+  return body;
 }

@@ -1,5 +1,14 @@
 import type { NamedTier } from "../config/tiers.ts";
-import { type BucketState, type Decision, decisionFrom, windowMsOf } from "./decision.ts";
+import { type BucketState, type Decision, decisionFrom, limitsText } from "./decision.ts";
+
+/** Buckets one isolate remembers: about 7 MB at the bound with 36-character identifiers (README, "The deny cache"). */
+export const DENY_CACHE_ENTRIES = 10_000;
+
+/**
+ * How long a reply may settle denials, in ms. An operator who raises an identifier's limit (an
+ * override) reaches every isolate's cache within this, however low the old bound was.
+ */
+export const DENY_CACHE_MAX_AGE_MS = 1000;
 
 /**
  * Tokens of slack before a denial is taken as certain: Redis may reach the same count by other
@@ -7,25 +16,23 @@ import { type BucketState, type Decision, decisionFrom, windowMsOf } from "./dec
  */
 const ROUNDING_SLACK = 1e-6;
 
-/** Buckets one isolate remembers: about 7 MB at the bound with 36-character identifiers (README, "The deny cache"). */
-export const DENY_CACHE_ENTRIES = 10_000;
-
 interface Entry extends BucketState {
-  limit: number;
-  window: number;
+  /** The tier's configured limits when the reply came, to drop entries from another config. */
+  tierLimits: string;
+  rememberedAt: number;
 }
 
 /**
- * Denials an isolate can answer without Redis, exactly. Every reply tells the isolate the bucket's
- * tokens at the bucket's time; after that other callers can only take tokens, and the refill adds
+ * Denials an isolate can answer without Redis, exactly. Every reply tells the isolate each bucket's
+ * tokens at the buckets' time; after that other callers can only take tokens, and the refill adds
  * at most `limit / window` per ms. So `tokens + refill since then` is an upper bound of what Redis
- * will find, and a request costing more than it would be denied by Redis too: it is denied here,
- * with no round trip, and never one that Redis would allow.
+ * will find, and a request costing more than that in any bucket would be denied by Redis too: it
+ * is denied here, with no round trip, and never one that Redis would allow.
  *
  * The figures of a cached denial are bounds: `tokens_remaining` at most what is left, `retry_after`
- * and `reset_at` at least as soon as Redis would say. A bucket that is full again is forgotten;
- * the least recently used goes first past `maxEntries`. An entry made under other tier settings
- * (a new config) is never used.
+ * and `reset_at` at least as soon as Redis would say. A reply settles denials for at most
+ * `DENY_CACHE_MAX_AGE_MS`; buckets that could be full again are forgotten; the least recently used
+ * goes first past `maxEntries`; an entry made under other tier settings is never used.
  */
 export class DenyCache {
   readonly #entries = new Map<string, Entry>();
@@ -35,14 +42,16 @@ export class DenyCache {
     this.#maxEntries = maxEntries;
   }
 
-  /** Remembers the bucket under `key` as a reply left it. */
-  remember(key: string, tier: NamedTier, bucket: BucketState): void {
+  /** Remembers the buckets under `key` as a reply at `nowMs` left them. */
+  remember(key: string, tier: NamedTier, { limits, tokens, timeMs }: BucketState, nowMs: number): void {
     this.#entries.delete(key);
+    if (limits.length === 0) return;
     this.#entries.set(key, {
-      tokens: bucket.tokens,
-      timeMs: bucket.timeMs,
-      limit: tier.limit,
-      window: tier.window,
+      limits,
+      tokens,
+      timeMs,
+      tierLimits: limitsText(tier.limits),
+      rememberedAt: nowMs,
     });
     if (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.keys().next().value;
@@ -50,28 +59,35 @@ export class DenyCache {
     }
   }
 
+  /** Forgets what it knew of `key`, e.g. after an operator changed it. */
+  forget(key: string): void {
+    this.#entries.delete(key);
+  }
+
   /** The denial Redis would give `cost` now, when it is certain; undefined when Redis must decide. */
   deny(key: string, tier: NamedTier, cost: number, nowMs: number): Decision | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    if (entry.limit !== tier.limit || entry.window !== tier.window) {
+    if (entry.tierLimits !== limitsText(tier.limits) || nowMs - entry.rememberedAt > DENY_CACHE_MAX_AGE_MS) {
       this.#entries.delete(key);
       return undefined;
     }
     const timeMs = Math.max(entry.timeMs, nowMs);
     // The script's own arithmetic, in its order: tokens + (now - ts) * capacity / window.
-    const bound = Math.min(
-      tier.limit,
-      entry.tokens + ((timeMs - entry.timeMs) * tier.limit) / windowMsOf(tier),
+    const bounds = entry.limits.map(({ limit, windowMs }, i) =>
+      Math.min(limit, (entry.tokens[i] as number) + ((timeMs - entry.timeMs) * limit) / windowMs),
     );
-    if (bound >= tier.limit) {
+    if (bounds.every((bound, i) => bound >= (entry.limits[i]?.limit as number))) {
       this.#entries.delete(key);
       return undefined;
     }
-    if (bound + ROUNDING_SLACK >= cost) return undefined;
+    if (bounds.every((bound) => bound + ROUNDING_SLACK >= cost)) return undefined;
     this.#entries.delete(key);
     this.#entries.set(key, entry);
-    return decisionFrom(false, { tokens: bound, timeMs }, tier, cost, nowMs);
+    return {
+      ...decisionFrom(false, { limits: entry.limits, tokens: bounds, timeMs }, cost, nowMs),
+      cached: true,
+    };
   }
 
   /** How many buckets are remembered. */

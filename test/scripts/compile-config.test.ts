@@ -24,7 +24,9 @@ describe("compileConfig", () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.module).toContain("satisfies RateLimitConfig");
-    expect(result.module).toContain('"burst": {\n      "limit": 5,\n      "window": 0.5\n    }');
+    expect(result.module).toContain(
+      '"burst": {\n      "limits": [\n        {\n          "limit": 5,\n          "window": 0.5\n        }\n      ],\n      "mode": "enforce"\n    }',
+    );
     expect(result.module).toContain('"default_tier": "free"');
   });
 
@@ -61,6 +63,31 @@ describe("compileConfig", () => {
     expect(errorsOf("tiers:\n  free: { limit: 1, window: 1, burst: 3 }\ndefault_tier: free")[0]).toMatch(
       /^tiers\.free: .*burst/,
     );
+  });
+
+  it("compiles several limits per tier, and a shadow mode", () => {
+    const result = compileConfig(`
+tiers:
+  pro: { limits: [ { limit: 20, window: 1 }, { limit: 1000, window: 60 } ], mode: shadow }
+default_tier: pro
+`);
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.module).toMatch(/"limit": 20,[\s\S]*"limit": 1000,[\s\S]*"mode": "shadow"/);
+  });
+
+  it("names a duplicate window, a tier with both forms, an empty list and an unknown mode", () => {
+    const errors = (tier: string) => errorsOf(`tiers:\n  pro: ${tier}\ndefault_tier: pro`);
+    expect(errors("{ limits: [ { limit: 20, window: 60 }, { limit: 1000, window: 60 } ] }")).toEqual([
+      "tiers.pro.limits.1.window: 60 s is already the window of another limit",
+    ]);
+    expect(errors("{ limit: 5, window: 1, limits: [ { limit: 20, window: 60 } ] }")).toEqual([
+      "tiers.pro.limits: give either 'limit' and 'window', or 'limits', not both",
+    ]);
+    expect(errors("{ limits: [] }")[0]).toMatch(/^tiers\.pro\.limits: /);
+    expect(errors("{ limits: [ { limit: 20, window: 0 } ] }")[0]).toMatch(/^tiers\.pro\.limits\.0\.window: /);
+    expect(errors("{ limit: 5, window: 1, mode: audit }")).toEqual([
+      "tiers.pro.mode: must be 'enforce' or 'shadow'",
+    ]);
   });
 
   it("rejects YAML that does not parse", () => {

@@ -1,52 +1,111 @@
 import { describe, expect, it } from "vitest";
-import type { NamedTier } from "../../src/config/tiers.ts";
-import { decisionFrom, decodeReply, MalformedReplyError } from "../../src/limiter/decision.ts";
+import {
+  decisionFrom,
+  decodeReply,
+  limitsText,
+  MalformedReplyError,
+  parseLimits,
+  shadowed,
+} from "../../src/limiter/decision.ts";
 
-const tier: NamedTier = { name: "t", limit: 10, window: 10 };
 const T0 = 1_700_000_000_000;
 
 describe("decoding the script's reply", () => {
   it("replays each cost of a batch from the exact tokens before it", () => {
-    const outcome = decodeReply(["1101", "2.5", T0], [1, 1, 3, 0], tier);
-    expect(outcome).toEqual([
-      { allowed: true, after: { tokens: 1.5, timeMs: T0 } },
-      { allowed: true, after: { tokens: 0.5, timeMs: T0 } },
-      { allowed: false, after: { tokens: 0.5, timeMs: T0 } },
-      { allowed: true, after: { tokens: 0.5, timeMs: T0 } },
+    const outcome = decodeReply(["1101", "2.5", T0, "10:10000"], [1, 1, 3, 0]);
+    expect(outcome.map(({ allowed, after }) => [allowed, after.tokens])).toEqual([
+      [true, [1.5]],
+      [true, [0.5]],
+      [false, [0.5]],
+      [true, [0.5]],
     ]);
+    expect(outcome[0]?.after).toMatchObject({ timeMs: T0, limits: [{ limit: 10, windowMs: 10_000 }] });
+  });
+
+  it("takes each allowed cost from every bucket", () => {
+    const [first] = decodeReply(["1", "9,2", T0, "10:10000,2:1000"], [2]);
+    expect(first?.after.tokens).toEqual([7, 0]);
   });
 
   it("keeps every bit of a fractional count sent as %.17g text", () => {
-    const [first] = decodeReply(["1", "3.3333333333333335", T0], [1], tier);
-    expect(first?.after.tokens).toBe(10 / 3 - 1);
+    const [first] = decodeReply(["1", "3.3333333333333335", T0, "10:10000"], [1]);
+    expect(first?.after.tokens).toEqual([10 / 3 - 1]);
+  });
+
+  it("reads an exempt identifier as having no bucket", () => {
+    const [first] = decodeReply(["1", "", T0, "exempt"], [5]);
+    expect(first).toEqual({ allowed: true, after: { limits: [], tokens: [], timeMs: T0 } });
   });
 
   it.each([
     ["not an array", "garbage"],
     ["null", null],
-    ["a wrong length", ["1", "2"]],
-    ["flags that do not match the costs", ["11", "2", T0]],
-    ["flags that are not 0/1", ["x", "2", T0]],
-    ["tokens over the capacity", ["1", "11", T0]],
-    ["tokens that are not a number", ["1", "NaN", T0]],
-    ["a time that is not an integer", ["1", "2", "soon"]],
+    ["a wrong length", ["1", "2", T0]],
+    ["flags that do not match the costs", ["11", "2", T0, "10:10000"]],
+    ["flags that are not 0/1", ["x", "2", T0, "10:10000"]],
+    ["tokens over the capacity", ["1", "11", T0, "10:10000"]],
+    ["tokens that are not a number", ["1", "NaN", T0, "10:10000"]],
+    ["fewer counts than buckets", ["1", "2", T0, "10:10000,2:1000"]],
+    ["limits that do not parse", ["1", "2", T0, "ten"]],
+    ["a time that is not an integer", ["1", "2", "soon", "10:10000"]],
   ])("rejects a reply with %s", (_, reply) => {
-    expect(() => decodeReply(reply, [1], tier)).toThrow(MalformedReplyError);
+    expect(() => decodeReply(reply, [1])).toThrow(MalformedReplyError);
+  });
+
+  it("writes limits in the script's form and reads them back", () => {
+    const text = limitsText([
+      { limit: 20, window: 1 },
+      { limit: 1000, window: 60 },
+      { limit: 5, window: 0.5 },
+    ]);
+    expect(text).toBe("20:1000,1000:60000,5:500");
+    expect(parseLimits(text)).toEqual([
+      { limit: 20, windowMs: 1000 },
+      { limit: 1000, windowMs: 60_000 },
+      { limit: 5, windowMs: 500 },
+    ]);
   });
 });
 
 describe("a decision's figures", () => {
+  const one = parseLimits("10:10000");
+
   it("reports whole tokens left, the time the bucket is full, and whole seconds to wait", () => {
-    expect(decisionFrom(false, { tokens: 0.5, timeMs: T0 }, tier, 3, T0 + 200)).toEqual({
+    expect(decisionFrom(false, { limits: one, tokens: [0.5], timeMs: T0 }, 3, T0 + 200)).toMatchObject({
       allowed: false,
       tokens_remaining: 0,
       reset_at: (T0 + 9500) / 1000,
       limit: 10,
       retry_after: 3,
     });
-    expect(decisionFrom(true, { tokens: 9.25, timeMs: T0 }, tier, 1, T0)).toMatchObject({
+    expect(decisionFrom(true, { limits: one, tokens: [9.25], timeMs: T0 }, 1, T0)).toMatchObject({
       tokens_remaining: 9,
       retry_after: null,
+    });
+  });
+
+  it("reports the most restrictive of several buckets, and every bucket for the headers", () => {
+    const limits = parseLimits("1000:60000,20:1000");
+    const allowed = decisionFrom(true, { limits, tokens: [990, 5], timeMs: T0 }, 1, T0);
+    expect(allowed).toMatchObject({ tokens_remaining: 5, limit: 20 });
+    expect(allowed.policies).toEqual([
+      { limit: 1000, window: 60, remaining: 990, resetAt: (T0 + 600) / 1000 },
+      { limit: 20, window: 1, remaining: 5, resetAt: (T0 + 750) / 1000 },
+    ]);
+    const slow = parseLimits("10:60000,20:1000");
+    const denied = decisionFrom(false, { limits: slow, tokens: [0, 0], timeMs: T0 }, 1, T0);
+    // The sustained bucket needs 6 s for a token; the burst bucket only 50 ms.
+    expect(denied).toMatchObject({ limit: 10, retry_after: 6, tokens_remaining: 0 });
+  });
+
+  it("lets a shadow tier's request through, with the decision it would have made", () => {
+    const denied = decisionFrom(false, { limits: one, tokens: [0], timeMs: T0 }, 1, T0);
+    expect(shadowed(denied)).toMatchObject({
+      allowed: true,
+      retry_after: null,
+      shadow: true,
+      would_allow: false,
+      would_retry_after: 1,
     });
   });
 });

@@ -7,7 +7,7 @@ import { loadSettings } from "../../src/settings.ts";
 import { redis, unique } from "./helpers.ts";
 
 // A bucket of 10 tokens refilled over 10 s: one token a second, easy to reason about.
-const tier: NamedTier = { name: "test", limit: 10, window: 10 };
+const tier: NamedTier = { name: "test", limits: [{ limit: 10, window: 10 }], mode: "enforce" };
 const T0 = 1_700_000_000_000;
 
 /** A limiter on its own key prefix, so each test owns its buckets. */
@@ -109,8 +109,8 @@ describe("token bucket", () => {
     await check(3, T0);
     const bucket = await redis().hgetall<Record<string, unknown>>(key("caller"));
     expect(bucket).toMatchObject({ tokens: 7, ts: T0 });
-    // <call id>/<tokens before>/<bucket time>/<one flag per request>, for a retry of that call.
-    expect(String(bucket?.calls)).toMatch(new RegExp(`^[0-9a-f]{16}/10/${T0}/1$`));
+    // <call id>/<limits>/<tokens before>/<bucket time>/<one flag per request>, for a retry of that call.
+    expect(String(bucket?.calls)).toMatch(new RegExp(`^[0-9a-f]{16}/10:10000/10/${T0}/1$`));
   });
 
   it("writes nothing for a denial or a peek", async () => {
