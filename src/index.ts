@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { admin } from "./http/admin.ts";
 import { requireApiKey } from "./http/api-keys.ts";
 import { checkHandler } from "./http/check.ts";
 import { docsHandler, docsInitializerHandler } from "./http/docs.ts";
@@ -36,6 +37,7 @@ app.get("/docs", docsHandler);
 app.get("/docs/init.js", docsInitializerHandler);
 app.all("/openapi.json", methodNotAllowed("GET, HEAD"));
 app.all("/docs", methodNotAllowed("GET, HEAD"));
+app.route("/admin", admin);
 
 app.notFound(notFound);
 app.onError(handleError);

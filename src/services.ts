@@ -1,5 +1,8 @@
 import { createLimiter, type Limiter } from "./limiter/limiter.ts";
+import { createOverrides, type Overrides } from "./limiter/overrides.ts";
+import { createRedisEndpoint } from "./limiter/redis-endpoint.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 import { loadSettings, type Settings } from "./settings.ts";
 
 /** What a request needs from its environment, built once per `env` object. */
@@ -7,7 +10,13 @@ export interface Services {
   settings: Settings;
   log: Logger;
   limiter: Limiter;
+  overrides: Overrides;
+  /** Present when an Analytics Engine dataset is bound as `ANALYTICS`. */
+  metrics?: Metrics;
 }
+
+/** Where buckets and overrides live in Redis: `<prefix>:<tier>:<identifier>`. */
+const KEY_PREFIX = "ratelimit";
 
 const built = new WeakMap<object, Services>();
 
@@ -17,7 +26,17 @@ export function servicesFor(env: object): Services {
   if (services === undefined) {
     const settings = loadSettings(env);
     const log = createLogger(settings.LOG_LEVEL);
-    services = { settings, log, limiter: createLimiter(settings, log) };
+    const endpoint = createRedisEndpoint(settings);
+    services = {
+      settings,
+      log,
+      limiter: createLimiter(settings, log, { endpoint, prefix: KEY_PREFIX }),
+      overrides: createOverrides(endpoint, KEY_PREFIX, settings.REDIS_TIMEOUT_MS),
+    };
+    // Optional: the binding may be removed from wrangler.toml, whatever the generated type says.
+    const dataset = (env as Partial<Env>).ANALYTICS;
+    // The identifier's hash is keyed with a secret the Worker already holds.
+    if (dataset !== undefined) services.metrics = createMetrics(dataset, settings.UPSTASH_REDIS_REST_TOKEN);
     built.set(env, services);
   }
   return services;
@@ -26,5 +45,5 @@ export function servicesFor(env: object): Services {
 /** Hono's environment for this Worker: the generated bindings, and the services per request. */
 export interface AppEnv {
   Bindings: Env;
-  Variables: { services: Services };
+  Variables: { services: Services; adminKey?: number };
 }

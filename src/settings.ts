@@ -10,35 +10,46 @@ const integerString = (min: number, max: number, fallback: number) => {
     .default(fallback);
 };
 
+/** A comma-separated list of keys (rotation: several at once); none when unset or empty. */
+const keyList = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? "")
+      .split(",")
+      .map((key) => key.trim())
+      .filter((key) => key !== ""),
+  );
+
 /**
  * The Worker's environment, validated once per `env` object. Strings come from wrangler
  * `[vars]`, secrets and `.dev.vars`; the parsed type is what the rest of the code sees.
  */
-export const SettingsSchema = z.object({
-  UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
-  UPSTASH_REDIS_REST_TOKEN: z.string({ error: "is required" }).min(1, "is required"),
-  FAIL_MODE: z
-    .string()
-    .default("closed")
-    .transform((value) => value.toLowerCase())
-    .pipe(z.enum(["open", "closed"], { error: "must be 'open' or 'closed'" })),
-  LOG_LEVEL: z
-    .string()
-    .default("INFO")
-    .transform((value) => value.toUpperCase())
-    .pipe(z.enum(["DEBUG", "INFO", "WARNING", "ERROR"], { error: "must be DEBUG, INFO, WARNING or ERROR" })),
-  REDIS_TIMEOUT_MS: integerString(1, 60_000, 1000),
-  REDIS_RETRIES: integerString(0, 10, 3),
-  API_KEYS: z
-    .string()
-    .optional()
-    .transform((value) =>
-      (value ?? "")
-        .split(",")
-        .map((key) => key.trim())
-        .filter((key) => key !== ""),
-    ),
-});
+export const SettingsSchema = z
+  .object({
+    UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    UPSTASH_REDIS_REST_TOKEN: z.string({ error: "is required" }).min(1, "is required"),
+    FAIL_MODE: z
+      .string()
+      .default("closed")
+      .transform((value) => value.toLowerCase())
+      .pipe(z.enum(["open", "closed"], { error: "must be 'open' or 'closed'" })),
+    LOG_LEVEL: z
+      .string()
+      .default("INFO")
+      .transform((value) => value.toUpperCase())
+      .pipe(
+        z.enum(["DEBUG", "INFO", "WARNING", "ERROR"], { error: "must be DEBUG, INFO, WARNING or ERROR" }),
+      ),
+    REDIS_TIMEOUT_MS: integerString(1, 60_000, 1000),
+    REDIS_RETRIES: integerString(0, 10, 3),
+    API_KEYS: keyList,
+    ADMIN_API_KEYS: keyList,
+  })
+  .refine((settings) => !settings.ADMIN_API_KEYS.some((key) => settings.API_KEYS.includes(key)), {
+    path: ["ADMIN_API_KEYS"],
+    error: "must not share a key with API_KEYS",
+  });
 
 export type Settings = z.infer<typeof SettingsSchema>;
 export type LogLevel = Settings["LOG_LEVEL"];

@@ -29,8 +29,12 @@ export interface GateLimiter {
  * `detail`, and an unavailable Redis under FAIL_MODE=closed throws an `Error` whose message is
  * the 503's `detail`: standard error types, because only those keep their type across RPC.
  */
-export async function decide(env: object, request: GateRequest): Promise<GateDecision> {
-  const { limiter } = servicesFor(env);
+export async function decide(
+  env: object,
+  request: GateRequest,
+  waitUntil: (metric: Promise<void>) => void = () => {},
+): Promise<GateDecision> {
+  const { limiter, metrics } = servicesFor(env);
   let input: CheckInput;
   try {
     input = validateCheckInput(request);
@@ -38,6 +42,13 @@ export async function decide(env: object, request: GateRequest): Promise<GateDec
     if (error instanceof InvalidInputError) throw new TypeError(error.message);
     throw error;
   }
-  const decision = await limiter.check(input);
-  return { ...decision, tier: input.tier.name, window: input.tier.window };
+  const record = (decision: Decision | undefined) =>
+    metrics && waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, decision));
+  const decision = await limiter.check(input).catch((error: unknown) => {
+    record(undefined);
+    throw error;
+  });
+  record(decision);
+  const binding = decision.policies?.find((policy) => policy.limit === decision.limit);
+  return { ...decision, tier: input.tier.name, window: binding?.window ?? input.tier.limits[0]?.window ?? 0 };
 }

@@ -23,6 +23,6 @@ export class RateLimiter extends WorkerEntrypoint<Env> {
    * and FAIL_MODE is closed.
    */
   async check(request: GateRequest): Promise<GateDecision> {
-    return decide(this.env, request);
+    return decide(this.env, request, (metric) => this.ctx.waitUntil(metric));
   }
 }

@@ -1,33 +1,55 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../services.ts";
-import type { Settings } from "../settings.ts";
 import { apiError } from "./errors.ts";
 
 const sha256 = async (text: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
 
-const digestsOf = new WeakMap<Settings, Promise<ArrayBuffer[]>>();
+const digestsOf = new WeakMap<readonly string[], Promise<ArrayBuffer[]>>();
+
+/**
+ * The index of the key in `keys` that `Authorization: Bearer <key>` presents, or -1. Keys are
+ * compared as SHA-256 digests with `timingSafeEqual`, all of them every time: equal lengths, no
+ * early exit, so the time taken says nothing about a key.
+ */
+async function presentedKey(authorization: string | undefined, keys: readonly string[]): Promise<number> {
+  let digests = digestsOf.get(keys);
+  if (digests === undefined) {
+    digests = Promise.all(keys.map(sha256));
+    digestsOf.set(keys, digests);
+  }
+  const [, scheme, token] = /^(\S+) +(\S+)$/.exec(authorization ?? "") ?? [];
+  const presented = await sha256(scheme?.toLowerCase() === "bearer" && token !== undefined ? token : "");
+  let index = -1;
+  for (const [i, digest] of (await digests).entries()) {
+    if (crypto.subtle.timingSafeEqual(presented, digest) && index === -1) index = i;
+  }
+  return index;
+}
+
+const unauthorized = () => apiError(401, "Unauthorized", { "WWW-Authenticate": "Bearer" });
 
 /**
  * Requires `Authorization: Bearer <key>` with one of the `API_KEYS` when that secret is set;
- * otherwise 401 before anything else runs (no body read, no Redis call). Keys are compared as
- * SHA-256 digests with `timingSafeEqual`, all of them every time: equal lengths, no early exit,
- * so the time taken says nothing about a key. Several keys allow rotation.
+ * otherwise 401 before anything else runs (no body read, no Redis call). Several keys allow
+ * rotation.
  */
 export const requireApiKey: MiddlewareHandler<AppEnv> = async function requireApiKey(c, next) {
-  const { settings } = c.var.services;
-  if (settings.API_KEYS.length === 0) return next();
+  const keys = c.var.services.settings.API_KEYS;
+  if (keys.length === 0) return next();
+  if ((await presentedKey(c.req.header("authorization"), keys)) === -1) throw unauthorized();
+  return next();
+};
 
-  let digests = digestsOf.get(settings);
-  if (digests === undefined) {
-    digests = Promise.all(settings.API_KEYS.map(sha256));
-    digestsOf.set(settings, digests);
-  }
-  const [, scheme, token] = /^(\S+) +(\S+)$/.exec(c.req.header("authorization") ?? "") ?? [];
-  const presented = await sha256(scheme?.toLowerCase() === "bearer" && token !== undefined ? token : "");
-  let matched = false;
-  for (const digest of await digests) {
-    matched = crypto.subtle.timingSafeEqual(presented, digest) || matched;
-  }
-  if (!matched) throw apiError(401, "Unauthorized", { "WWW-Authenticate": "Bearer" });
+/**
+ * The admin API's gate: with no `ADMIN_API_KEYS` the admin API does not exist (404); otherwise
+ * one of those keys (never an `API_KEYS` key) is required, and its index is kept for the audit log
+ * as `c.var.adminKey`.
+ */
+export const requireAdminKey: MiddlewareHandler<AppEnv> = async function requireAdminKey(c, next) {
+  const keys = c.var.services.settings.ADMIN_API_KEYS;
+  if (keys.length === 0) throw apiError(404, "Not Found");
+  const index = await presentedKey(c.req.header("authorization"), keys);
+  if (index === -1) throw unauthorized();
+  c.set("adminKey", index);
   return next();
 };

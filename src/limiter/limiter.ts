@@ -1,4 +1,4 @@
-import type { NamedTier } from "../config/tiers.ts";
+import { maxCost, type NamedTier } from "../config/tiers.ts";
 import type { Logger } from "../log.ts";
 import type { Settings } from "../settings.ts";
 import { Batches } from "./batches.ts";
@@ -10,8 +10,10 @@ import {
   decisionFrom,
   decodeReply,
   degradedDecision,
+  exemptDecision,
+  limitsText,
+  shadowed,
   UNAVAILABLE_DETAIL,
-  windowMsOf,
 } from "./decision.ts";
 import { DenyCache } from "./deny-cache.ts";
 import { createRedisEndpoint, isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
@@ -47,6 +49,8 @@ export interface Limiter {
   check(input: CheckInput, nowMs?: number): Promise<Decision>;
   /** Whether Redis answers a PING within the deadline (not asked while the circuit is open). */
   health(): Promise<Health>;
+  /** Drops what this isolate knows of a bucket, e.g. after an operator changed its limits. */
+  forget(tierName: string, identifier: string): void;
 }
 
 export interface LimiterOptions {
@@ -54,6 +58,8 @@ export interface LimiterOptions {
   prefix?: string;
   /** The circuit breaker's cool-down before jitter, in ms. @default 1000 */
   cooldownMs?: number;
+  /** The Redis endpoint, when it is shared (with the admin API). @default one of its own */
+  endpoint?: RedisEndpoint;
 }
 
 interface Request {
@@ -74,7 +80,7 @@ const RECORD_SLACK_MS = 1000;
  */
 export function createLimiter(settings: Settings, log: Logger, options: LimiterOptions = {}): Limiter {
   const prefix = options.prefix ?? "ratelimit";
-  const endpoint: RedisEndpoint = createRedisEndpoint(settings);
+  const endpoint = options.endpoint ?? createRedisEndpoint(settings);
   const breaker = new CircuitBreaker(log, { cooldownMs: options.cooldownMs });
   const denials = new DenyCache();
   const batches = new Batches<Request, Decision>(decideBatch, MAX_BATCH);
@@ -92,27 +98,26 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
     if (!breaker.tryAcquire()) throw new CircuitOpenError();
 
     const costs = asked.map((request) => request.cost);
-    const args = [tier.limit, windowMsOf(tier), nowMs, newCallId(), retention, ...costs].map(String);
+    const args = [nowMs, newCallId(), retention, limitsText(tier.limits), ...costs].map(String);
     let outcome: BatchOutcome;
     try {
-      outcome = await withDeadline(
-        async () => decodeReply(await endpoint.runScript([key], args), costs, tier),
-        {
-          deadlineAt: first.deadlineAt,
-          retries: settings.REDIS_RETRIES,
-          isRetryable: isTransient,
-        },
-      );
+      outcome = await withDeadline(async () => decodeReply(await endpoint.runScript([key], args), costs), {
+        deadlineAt: first.deadlineAt,
+        retries: settings.REDIS_RETRIES,
+        isRetryable: isTransient,
+      });
     } catch (error) {
       breaker.failed(describe(error));
       throw error;
     }
     breaker.succeeded();
     const decided = outcome.map(({ allowed, after }, i) =>
-      decisionFrom(allowed, after, tier, costs[i] as number, (asked[i] as Request).nowMs),
+      after.limits.length === 0
+        ? exemptDecision(maxCost(tier))
+        : decisionFrom(allowed, after, costs[i] as number, (asked[i] as Request).nowMs),
     );
     const last = outcome.at(-1);
-    if (last !== undefined) denials.remember(key, tier, last.after);
+    if (last !== undefined) denials.remember(key, tier, last.after, nowMs);
     return cached.map((known) => known ?? (decided.shift() as Decision));
   }
 
@@ -124,21 +129,30 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
       throw new LimiterUnavailableError({ cause: error });
     }
     log.warning("redis unavailable, request allowed unchecked (FAIL_MODE=open)", { tier: tier.name, reason });
-    return degradedDecision(tier);
+    return degradedDecision(maxCost(tier));
+  }
+
+  async function decide({ identifier, tier, cost }: CheckInput, nowMs: number): Promise<Decision> {
+    const key = `${prefix}:${tier.name}:${identifier}`;
+    const certain = denials.deny(key, tier, cost, nowMs);
+    if (certain !== undefined) return certain;
+    if (breaker.state === "open") return unavailable(tier, new CircuitOpenError());
+    const deadlineAt = Date.now() + settings.REDIS_TIMEOUT_MS;
+    try {
+      return await batches.submit(key, { tier, cost, nowMs, deadlineAt }, deadlineAt);
+    } catch (error) {
+      return unavailable(tier, error);
+    }
   }
 
   return {
-    async check({ identifier, tier, cost }, nowMs = Date.now()) {
-      const key = `${prefix}:${tier.name}:${identifier}`;
-      const certain = denials.deny(key, tier, cost, nowMs);
-      if (certain !== undefined) return certain;
-      if (breaker.state === "open") return unavailable(tier, new CircuitOpenError());
-      const deadlineAt = Date.now() + settings.REDIS_TIMEOUT_MS;
-      try {
-        return await batches.submit(key, { tier, cost, nowMs, deadlineAt });
-      } catch (error) {
-        return unavailable(tier, error);
-      }
+    forget(tierName, identifier) {
+      denials.forget(`${prefix}:${tierName}:${identifier}`);
+    },
+
+    async check(input, nowMs = Date.now()) {
+      const decision = await decide(input, nowMs);
+      return input.tier.mode === "shadow" ? shadowed(decision) : decision;
     },
 
     async health() {

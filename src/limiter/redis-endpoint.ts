@@ -35,6 +35,8 @@ export function isTransient(error: unknown): boolean {
 export interface RedisEndpoint {
   /** EVALSHA of the token-bucket script (EVAL after NOSCRIPT): one round trip. */
   runScript(keys: string[], args: string[]): Promise<unknown>;
+  /** EVAL of another script: for the admin API's rare, atomic changes. */
+  evalScript(script: string, keys: string[], args: string[]): Promise<unknown>;
   ping(): Promise<unknown>;
 }
 
@@ -68,6 +70,7 @@ export function createRedisEndpoint(settings: Settings): RedisEndpoint {
   const script = redis.createScript(TOKEN_BUCKET_SCRIPT);
   return {
     runScript: (keys, args) => script.exec(keys, args),
+    evalScript: (source, keys, args) => redis.eval(source, keys, args),
     ping: () => redis.ping(),
   };
 }

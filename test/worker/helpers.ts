@@ -17,7 +17,10 @@ export function postCheck(body: unknown, headers: Record<string, string> = {}): 
 }
 
 /** The Worker with some variables changed, e.g. pointed at a Redis that is down. */
-export async function fetchWith(vars: Partial<Record<keyof Env | "API_KEYS", string>>, request: Request) {
+export async function fetchWith(
+  vars: Partial<Record<keyof Env | "API_KEYS" | "ADMIN_API_KEYS", unknown>>,
+  request: Request,
+) {
   const ctx = createExecutionContext();
   const response = await worker.fetch(request, { ...env, ...vars }, ctx);
   await waitOnExecutionContext(ctx);

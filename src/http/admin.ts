@@ -1,0 +1,94 @@
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { type NamedTier, resolveTier } from "../config/tiers.ts";
+import type { Override } from "../limiter/overrides.ts";
+import type { AppEnv } from "../services.ts";
+import { IdentifierSchema, OverrideRequestSchema } from "./admin-schemas.ts";
+import { requireAdminKey } from "./api-keys.ts";
+import { InvalidInputError, toValidationIssue } from "./check-input.ts";
+import { apiError } from "./errors.ts";
+
+/**
+ * The admin API, under `/admin/`: per-identifier overrides (set, read, list, delete) and bucket
+ * state (read, reset). It exists only when `ADMIN_API_KEYS` is set, and takes only those keys.
+ * Every change is logged at INFO with the admin key's index (never the key, never the identifier).
+ */
+export const admin = new Hono<AppEnv>();
+
+admin.use(requireAdminKey);
+
+admin.get("/overrides", async function listOverrides(c) {
+  return c.json({ overrides: await c.var.services.overrides.list() });
+});
+
+admin.put(
+  "/overrides/:tier/:identifier",
+  bodyLimit({ maxSize: 4096, onError: () => Promise.reject(apiError(413, "Request body too large")) }),
+  async function setOverride(c) {
+    const { tier, identifier } = target(c);
+    const override = parseOverride(await c.req.json().catch(() => undefined));
+    await c.var.services.overrides.set(tier, identifier, override);
+    changed(c, "override set", tier, identifier);
+    return c.json({ tier: tier.name, identifier, override });
+  },
+);
+
+admin.get("/overrides/:tier/:identifier", async function getOverride(c) {
+  const { tier, identifier } = target(c);
+  const override = await c.var.services.overrides.get(tier, identifier);
+  if (override === undefined) throw apiError(404, "No override for this identifier on this tier");
+  return c.json({ tier: tier.name, identifier, override });
+});
+
+admin.delete("/overrides/:tier/:identifier", async function deleteOverride(c) {
+  const { tier, identifier } = target(c);
+  if (!(await c.var.services.overrides.delete(tier, identifier))) {
+    throw apiError(404, "No override for this identifier on this tier");
+  }
+  changed(c, "override deleted", tier, identifier);
+  return c.body(null, 204);
+});
+
+admin.get("/buckets/:tier/:identifier", async function readBucket(c) {
+  const { tier, identifier } = target(c);
+  return c.json(await c.var.services.overrides.bucket(tier, identifier, Date.now()));
+});
+
+admin.delete("/buckets/:tier/:identifier", async function resetBucket(c) {
+  const { tier, identifier } = target(c);
+  await c.var.services.overrides.reset(tier, identifier);
+  changed(c, "bucket reset", tier, identifier);
+  return c.body(null, 204);
+});
+
+/** The tier and identifier a path names, checked as `POST /check` checks them. */
+function target(c: Context<AppEnv>): { tier: NamedTier; identifier: string } {
+  const tierName = c.req.param("tier") ?? "";
+  const tier = resolveTier(tierName);
+  if (tier === undefined) throw new InvalidInputError(400, `Invalid tier: ${tierName}`);
+  const identifier = IdentifierSchema.safeParse(c.req.param("identifier"));
+  if (!identifier.success) {
+    const issues = identifier.error.issues.map((issue) => toValidationIssue(issue, {}));
+    throw new InvalidInputError(
+      422,
+      issues.map((issue) => ({ ...issue, loc: ["path", "identifier"] })),
+    );
+  }
+  return { tier, identifier: identifier.data };
+}
+
+function parseOverride(body: unknown): Override {
+  const result = OverrideRequestSchema.safeParse(body);
+  if (result.success) return result.data;
+  const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
+  throw new InvalidInputError(
+    422,
+    result.error.issues.map((issue) => toValidationIssue(issue, fields)),
+  );
+}
+
+/** The audit line of an admin change; this isolate also forgets what it cached of the bucket. */
+function changed(c: Context<AppEnv>, what: string, tier: NamedTier, identifier: string) {
+  c.var.services.limiter.forget(tier.name, identifier);
+  c.var.services.log.info(`admin: ${what}`, { tier: tier.name, admin_key: c.var.adminKey });
+}

@@ -1,0 +1,141 @@
+import type { Limit, NamedTier } from "../config/tiers.ts";
+import { withDeadline } from "./deadline.ts";
+import { limitsText, parseLimits } from "./decision.ts";
+import { isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
+
+/** An operator's limits for one identifier on one tier, in place of the tier's, or none at all. */
+export type Override = { exempt: true } | { limits: Limit[] };
+
+export interface OverrideEntry {
+  tier: string;
+  identifier: string;
+  override: Override;
+}
+
+/** A bucket as the admin API shows it: each limit's tokens now (refilled), and what governs it. */
+export interface BucketView {
+  tier: string;
+  identifier: string;
+  override: Override | null;
+  buckets: Array<{
+    limit: number;
+    window: number;
+    tokens: number;
+    tokens_remaining: number;
+    reset_at: number;
+  }>;
+  /** Unix time in seconds of the buckets' last refill; null for a bucket never written (full). */
+  updated_at: number | null;
+}
+
+// Each admin change is one atomic script: the override sits in the bucket's hash, where the
+// token-bucket script reads it for free, and in an index hash, from which the admin API lists them.
+// Setting or deleting an override starts the buckets afresh (full) under the limits that now apply:
+// counts kept from other limits would mean something else under these.
+const SET_OVERRIDE = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'override', ARGV[2])  -- no TTL: a bucket with an override never expires
+return redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])`;
+
+const DELETE_OVERRIDE = `
+local removed = redis.call('HDEL', KEYS[2], ARGV[1])
+if removed == 1 then redis.call('DEL', KEYS[1]) end
+return removed`;
+
+const RESET_BUCKET = `
+local override = redis.call('HGET', KEYS[1], 'override')
+local existed = redis.call('DEL', KEYS[1])
+if override then redis.call('HSET', KEYS[1], 'override', override) end
+return existed`;
+
+const READ_HASH = `return redis.call('HGETALL', KEYS[1])`;
+
+/** Overrides and bucket inspection for the admin API, on the limiter's Redis and key layout. */
+export function createOverrides(endpoint: RedisEndpoint, prefix: string, timeoutMs: number) {
+  const index = `${prefix}:overrides`;
+  const bucketKey = (tier: string, identifier: string) => `${prefix}:${tier}:${identifier}`;
+  const run = (script: string, keys: string[], args: string[] = []) =>
+    withDeadline(() => endpoint.evalScript(script, keys, args), {
+      deadlineAt: Date.now() + timeoutMs,
+      retries: 2,
+      isRetryable: isTransient,
+    });
+  const readHash = async (key: string) => hashOf(await run(READ_HASH, [key]));
+
+  return {
+    /** Replaces the identifier's limits on `tier` (its buckets start full under them), or exempts it. */
+    async set(tier: NamedTier, identifier: string, override: Override): Promise<void> {
+      const text = "exempt" in override ? "exempt" : limitsText(override.limits);
+      await run(
+        SET_OVERRIDE,
+        [bucketKey(tier.name, identifier), index],
+        [`${tier.name}:${identifier}`, text],
+      );
+    },
+
+    async get(tier: NamedTier, identifier: string): Promise<Override | undefined> {
+      const text = (await readHash(bucketKey(tier.name, identifier))).override;
+      return text === undefined ? undefined : overrideOf(text);
+    },
+
+    async list(): Promise<OverrideEntry[]> {
+      return Object.entries(await readHash(index)).map(([field, text]) => {
+        // Tier names hold no ':', so the first one ends the tier.
+        const split = field.indexOf(":");
+        return {
+          tier: field.slice(0, split),
+          identifier: field.slice(split + 1),
+          override: overrideOf(text),
+        };
+      });
+    },
+
+    /** Whether there was an override to delete. The bucket starts afresh under the tier's limits. */
+    async delete(tier: NamedTier, identifier: string): Promise<boolean> {
+      const key = bucketKey(tier.name, identifier);
+      return (await run(DELETE_OVERRIDE, [key, index], [`${tier.name}:${identifier}`])) === 1;
+    },
+
+    async bucket(tier: NamedTier, identifier: string, nowMs: number): Promise<BucketView> {
+      const hash = await readHash(bucketKey(tier.name, identifier));
+      const override = hash.override === undefined ? null : overrideOf(hash.override);
+      const limits = override === null ? tier.limits : "limits" in override ? override.limits : [];
+      const storedAt = hash.ts === undefined ? undefined : Number(hash.ts);
+      const elapsed = storedAt === undefined ? 0 : Math.max(0, nowMs - storedAt);
+      const buckets = limits.map(({ limit, window }) => {
+        const field = limits.length === 1 ? "tokens" : `tokens:${Math.round(window * 1000)}`;
+        const stored = hash[field] === undefined ? limit : Number(hash[field]);
+        const tokens = Math.min(limit, stored + (elapsed * limit) / (window * 1000));
+        const resetAt = (nowMs + Math.ceil(((limit - tokens) * window * 1000) / limit)) / 1000;
+        return { limit, window, tokens, tokens_remaining: Math.floor(tokens), reset_at: resetAt };
+      });
+      return {
+        tier: tier.name,
+        identifier,
+        override,
+        buckets,
+        updated_at: storedAt === undefined ? null : storedAt / 1000,
+      };
+    },
+
+    /** Fills the bucket again (keeping any override); whether there was state to forget. */
+    async reset(tier: NamedTier, identifier: string): Promise<boolean> {
+      return (await run(RESET_BUCKET, [bucketKey(tier.name, identifier)])) === 1;
+    },
+  };
+}
+
+export type Overrides = ReturnType<typeof createOverrides>;
+
+function overrideOf(text: string): Override {
+  if (text === "exempt") return { exempt: true };
+  return { limits: parseLimits(text).map(({ limit, windowMs }) => ({ limit, window: windowMs / 1000 })) };
+}
+
+/** HGETALL's flat [field, value, ...] reply as an object. */
+function hashOf(reply: unknown): Record<string, string> {
+  const flat = Array.isArray(reply) ? reply.map(String) : [];
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i] as string] = flat[i + 1] as string;
+  return hash;
+}
