@@ -1,0 +1,188 @@
+/**
+ * What the fault tests share: a fresh limiter per test (a fresh `env` object), the proxy's controls,
+ * and a direct line to the REST server (bypassing the proxy) to read what Redis holds.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { expect, inject } from "vitest";
+import worker from "../../src/index.ts";
+import type { Fault, ProxyStats, RedisAction } from "./support/faults.ts";
+
+export const proxyUrl = inject("faultProxyUrl");
+const restUrl = inject("faultRestUrl");
+const restToken = inject("faultRestToken");
+
+export const FAIL_MODES = ["closed", "open"] as const;
+export type FailMode = (typeof FAIL_MODES)[number];
+
+/** REDIS_TIMEOUT_MS of every limiter here. */
+export const DEADLINE_MS = 500;
+/** How late past the deadline an answer may come: generous, as the machine is shared. */
+export const DEADLINE_MARGIN_MS = 250;
+/** The `free` tier of config.yaml, which the tests use. */
+export const FREE = { name: "free", limit: 100, windowMs: 60_000 } as const;
+
+/** A name no other test uses, so each test owns its buckets whatever the order. */
+export const unique = (label: string) => `${label}-${crypto.randomUUID()}`;
+
+/** A fresh `env` object, so a fresh limiter (breaker, deny cache) talking to Redis through the proxy. */
+export function limiterEnv(failMode: FailMode, vars: Record<string, string> = {}): Env {
+  return {
+    ...env,
+    UPSTASH_REDIS_REST_URL: proxyUrl,
+    UPSTASH_REDIS_REST_TOKEN: restToken,
+    FAIL_MODE: failMode,
+    REDIS_TIMEOUT_MS: String(DEADLINE_MS),
+    REDIS_RETRIES: "3",
+    ...vars,
+  } as Env;
+}
+
+/** An answer of the Worker, and how long it took to arrive (not counting its waitUntil work). */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  body: Record<string, unknown>;
+  ms: number;
+}
+
+async function call(limiter: Env, request: Request): Promise<Answer> {
+  const ctx = createExecutionContext();
+  const started = performance.now();
+  const response = await worker.fetch(request, limiter, ctx);
+  const body = await response.json<Record<string, unknown>>();
+  const ms = performance.now() - started;
+  await waitOnExecutionContext(ctx);
+  return { status: response.status, headers: response.headers, body, ms };
+}
+
+/** `POST /check` on the limiter of `limiter`. */
+export function check(limiter: Env, input: { identifier: string; tier?: string; cost?: number }) {
+  return call(
+    limiter,
+    new Request("http://limiter.test/check", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(input),
+    }),
+  );
+}
+
+/** `GET /health` on the limiter of `limiter`. */
+export const health = (limiter: Env) => call(limiter, new Request("http://limiter.test/health"));
+
+/**
+ * One healthy decision on a throwaway bucket, so Redis holds the script: the calls a test counts are then
+ * EVALSHAs that run it, not a NOSCRIPT and its EVAL.
+ */
+export async function warmUp(limiter: Env): Promise<void> {
+  expectAdmitted(await check(limiter, { identifier: unique("warm-up") }));
+}
+
+/** Asserts the answer FAIL_MODE gives when Redis cannot decide. */
+export function expectFailModeAnswer(answer: Answer, failMode: FailMode): void {
+  if (failMode === "closed") {
+    expect(answer.status).toBe(503);
+    expect(answer.body).toEqual({ detail: "Rate limiter unavailable" });
+    expect(answer.headers.get("Retry-After")).toMatch(/^\d+$/);
+  } else {
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      allowed: true,
+      tokens_remaining: null,
+      reset_at: null,
+      degraded: true,
+    });
+  }
+}
+
+/** Asserts a decision Redis made: admitted, not degraded. */
+export function expectAdmitted(answer: Answer): void {
+  expect(answer.status).toBe(200);
+  expect(answer.body).toMatchObject({ allowed: true, tokens_remaining: expect.any(Number) });
+  expect(answer.body.degraded ?? false).toBe(false);
+}
+
+/**
+ * Polls /health every 100 ms for up to 5 s (the breaker cools down in about 1 s) and resolves with
+ * whether it answered 200: recovery with no restart.
+ */
+export async function recovers(limiter: Env): Promise<boolean> {
+  const until = Date.now() + 5000;
+  while (Date.now() < until) {
+    if ((await health(limiter)).status === 200) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+async function proxyControl(path: string, body: unknown = {}): Promise<unknown> {
+  const response = await fetch(proxyUrl + path, {
+    method: path === "/__stats" ? "GET" : "POST",
+    headers: { "content-type": "application/json" },
+    body: path === "/__stats" ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${path} -> ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+/** Sets the proxy's fault, replacing any other. */
+export const setFault = (fault: Fault) => proxyControl("/__fault", fault);
+/** Clears the fault and releases hung requests. */
+export const clearFault = () => proxyControl("/__clear");
+/** What the proxy received so far. */
+export const proxyStats = () => proxyControl("/__stats") as Promise<ProxyStats>;
+/** SIGTERM, SIGKILL, SIGSTOP, SIGCONT or start redis-server (on the same port). */
+export const redisProcess = (action: RedisAction) => proxyControl(`/__redis/${action}`);
+
+/** The script calls the proxy receives while `run` runs. */
+export async function scriptCallsDuring(run: () => Promise<unknown>): Promise<number> {
+  const before = (await proxyStats()).scripts;
+  await run();
+  return (await proxyStats()).scripts - before;
+}
+
+/** One command on the REST server itself, bypassing the proxy; throws unless it answers 200. */
+export async function redisCommand(...args: (string | number)[]): Promise<unknown> {
+  const response = await fetch(restUrl, {
+    method: "POST",
+    headers: { authorization: `Bearer ${restToken}`, "content-type": "application/json" },
+    body: JSON.stringify(args),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${JSON.stringify(args)} -> ${response.status} ${text}`);
+  return (JSON.parse(text) as { result: unknown }).result;
+}
+
+/** The bucket's key in Redis. */
+export const bucketKey = (tier: string, identifier: string) => `ratelimit:${tier}:${identifier}`;
+
+/**
+ * How many tokens were taken from a `free` bucket that was full at `since` (the Worker's clock, ms), read
+ * from Redis: between `min` (no refill counted) and `max` (all the refill its `ts` allows). Asserts the
+ * fields are not corrupted: absent together, or numbers with tokens within [0, limit].
+ */
+export async function tokensTaken(identifier: string, since: number): Promise<{ min: number; max: number }> {
+  const [tokens, ts] = (await redisCommand("HMGET", bucketKey(FREE.name, identifier), "tokens", "ts")) as [
+    string | null,
+    string | null,
+  ];
+  if (tokens === null && ts === null) return { min: 0, max: 0 };
+  expect(Number.isFinite(Number(tokens)), `tokens ${tokens}`).toBe(true);
+  expect(Number.isFinite(Number(ts)), `ts ${ts}`).toBe(true);
+  expect(Number(tokens)).toBeGreaterThanOrEqual(0);
+  expect(Number(tokens)).toBeLessThanOrEqual(FREE.limit);
+  const min = FREE.limit - Number(tokens);
+  const refill = (Math.max(0, Number(ts) - since) * FREE.limit) / FREE.windowMs;
+  return { min, max: min + refill };
+}
+
+/** Asserts that `charges` charges of `cost` fit what the bucket shows (with 1e-6 of float slack). */
+export function expectCharges(
+  taken: { min: number; max: number },
+  cost: number,
+  charges: { atLeast: number; atMost: number },
+) {
+  expect(taken.min, "tokens taken, refill not counted").toBeLessThanOrEqual(charges.atMost * cost + 1e-6);
+  expect(taken.max, "tokens taken, all refill counted").toBeGreaterThanOrEqual(charges.atLeast * cost - 1e-6);
+}

@@ -1,0 +1,109 @@
+/** Issue 9 item 2: transient failures are retried with the same call, 4xx answers are not; never charged twice. */
+import { describe, expect, it } from "vitest";
+import {
+  bucketKey,
+  check,
+  expectAdmitted,
+  expectCharges,
+  expectFailModeAnswer,
+  FAIL_MODES,
+  limiterEnv,
+  redisCommand,
+  scriptCallsDuring,
+  setFault,
+  tokensTaken,
+  unique,
+  warmUp,
+} from "./helpers.ts";
+import type { FaultAction } from "./support/faults.ts";
+
+const COST = 20;
+
+/** Faults of one reply, after which the endpoint behaves: a retry within the deadline decides. */
+const TRANSIENT: { name: string; fault: FaultAction }[] = [
+  { name: "the first reply is lost after Redis ran the script", fault: { type: "drop" } },
+  { name: "the first answer is an HTML 502", fault: { type: "html-502" } },
+  { name: "the first reply is truncated JSON", fault: { type: "truncate" } },
+  { name: 'the first reply is {"result":null}', fault: { type: "replace", body: '{"result":null}' } },
+];
+
+describe.each(FAIL_MODES)("FAIL_MODE=%s", (failMode) => {
+  for (const { name, fault } of TRANSIENT) {
+    it(`retries and charges once when ${name}`, async () => {
+      const limiter = limiterEnv(failMode);
+      const identifier = unique("retry");
+      await warmUp(limiter);
+      const since = Date.now();
+      await setFault({ ...fault, scope: "scripts", times: 1 });
+
+      let answer: Awaited<ReturnType<typeof check>> | undefined;
+      const calls = await scriptCallsDuring(async () => {
+        answer = await check(limiter, { identifier, cost: COST });
+      });
+
+      expect(calls, "script calls for one decision").toBeGreaterThan(1);
+      expectAdmitted(answer as NonNullable<typeof answer>);
+      expectCharges(await tokensTaken(identifier, since), COST, { atLeast: 1, atMost: 1 });
+    });
+  }
+
+  it("charges at most once when the only reply comes after the deadline", async () => {
+    const limiter = limiterEnv(failMode);
+    const identifier = unique("late");
+    const since = Date.now();
+    await setFault({ type: "delay", ms: 2000, scope: "scripts", times: 1 });
+
+    const answer = await check(limiter, { identifier, cost: COST });
+
+    // The deadline passed while Redis had run the script: FAIL_MODE, and that call charged once at most.
+    expectFailModeAnswer(answer, failMode);
+    expectCharges(await tokensTaken(identifier, since), COST, { atLeast: 0, atMost: 1 });
+  });
+
+  it("charges at most once when every reply is lost after Redis ran the script, retries included", async () => {
+    const limiter = limiterEnv(failMode);
+    const identifier = unique("lost");
+    await warmUp(limiter);
+    const since = Date.now();
+    await setFault({ type: "drop", scope: "scripts" });
+
+    let answer: Awaited<ReturnType<typeof check>> | undefined;
+    const calls = await scriptCallsDuring(async () => {
+      answer = await check(limiter, { identifier, cost: COST });
+    });
+
+    expectFailModeAnswer(answer as NonNullable<typeof answer>, failMode);
+    expect(calls, "script calls for one decision").toBeGreaterThan(1);
+    expectCharges(await tokensTaken(identifier, since), COST, { atLeast: 1, atMost: 1 });
+  });
+
+  it("calls the endpoint once and no more when it rejects the token", async () => {
+    const limiter = limiterEnv(failMode, { UPSTASH_REDIS_REST_TOKEN: "not-the-token" });
+    const identifier = unique("token");
+
+    let answer: Awaited<ReturnType<typeof check>> | undefined;
+    const calls = await scriptCallsDuring(async () => {
+      answer = await check(limiter, { identifier });
+    });
+
+    expect(calls, "script calls for one decision").toBe(1);
+    expectFailModeAnswer(answer as NonNullable<typeof answer>, failMode);
+    expect(await redisCommand("EXISTS", bucketKey("free", identifier))).toBe(0);
+  });
+
+  it("calls the script once and no more when the bucket key holds the wrong type", async () => {
+    const limiter = limiterEnv(failMode);
+    const identifier = unique("wrongtype");
+    await redisCommand("SET", bucketKey("free", identifier), "not a hash");
+    await warmUp(limiter);
+
+    let answer: Awaited<ReturnType<typeof check>> | undefined;
+    const calls = await scriptCallsDuring(async () => {
+      answer = await check(limiter, { identifier });
+    });
+
+    expect(calls, "script calls for one decision").toBe(1);
+    expectFailModeAnswer(answer as NonNullable<typeof answer>, failMode);
+    expect(await redisCommand("GET", bucketKey("free", identifier))).toBe("not a hash");
+  });
+});
