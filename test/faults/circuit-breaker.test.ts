@@ -10,6 +10,7 @@ import {
   limiterEnv,
   proxyStats,
   recovers,
+  scriptCallsDuring,
   setFault,
   unique,
 } from "./helpers.ts";
@@ -42,6 +43,30 @@ describe.each(FAIL_MODES)("FAIL_MODE=%s", (failMode) => {
     expect(await recovers(limiter)).toBe(true);
     expect((await health(limiter)).body).toEqual({ status: "ok", redis: "connected", circuit: "closed" });
     expectAdmitted(await check(limiter, { identifier }));
+  });
+
+  it("lets one probe through after the cool-down while the fault holds, and opens again", async () => {
+    const limiter = limiterEnv(failMode);
+    await setFault({ type: "html-502", scope: "scripts" });
+    for (let attempt = 0; attempt < 3; attempt++) {
+      expectFailModeAnswer(await check(limiter, { identifier: unique("trip") }), failMode);
+    }
+    // Past the longest cool-down (1.2 s): half-open.
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+
+    let answers: Awaited<ReturnType<typeof check>>[] = [];
+    const calls = await scriptCallsDuring(async () => {
+      // Different buckets, so no two requests could share one call anyway.
+      answers = await Promise.all(
+        Array.from({ length: 10 }, () => check(limiter, { identifier: unique("half-open") })),
+      );
+    });
+
+    for (const answer of answers) expectFailModeAnswer(answer, failMode);
+    // One probe, however many attempts its deadline allows (1 + REDIS_RETRIES), not one call per request.
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(calls).toBeLessThanOrEqual(4);
+    expect((await health(limiter)).status).toBe(503);
   });
 
   it("keeps a limiter of its own per environment: a fresh one is not tripped by another's failures", async () => {

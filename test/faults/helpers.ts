@@ -168,8 +168,12 @@ export async function tokensTaken(identifier: string, since: number): Promise<{ 
     string | null,
   ];
   if (tokens === null && ts === null) return { min: 0, max: 0 };
-  expect(Number.isFinite(Number(tokens)), `tokens ${tokens}`).toBe(true);
-  expect(Number.isFinite(Number(ts)), `ts ${ts}`).toBe(true);
+  for (const [field, value] of Object.entries({ tokens, ts })) {
+    expect(
+      typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value)),
+      `${field} ${value}`,
+    ).toBe(true);
+  }
   expect(Number(tokens)).toBeGreaterThanOrEqual(0);
   expect(Number(tokens)).toBeLessThanOrEqual(FREE.limit);
   const min = FREE.limit - Number(tokens);
