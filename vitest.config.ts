@@ -15,6 +15,10 @@ export default defineConfig({
   test: {
     projects: [
       {
+        // Pure logic (decoding, the deny cache, the breaker, batching), in Node: no Redis, no workerd.
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
+      },
+      {
         // The SRH-compatible REST server, in Node, against a redis-server each file starts itself.
         test: { name: "emulator", include: ["test/emulator/**/*.test.ts"], environment: "node" },
       },

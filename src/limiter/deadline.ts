@@ -1,7 +1,18 @@
-/** How long one decision may take, and how often a failed call is tried again within that time. */
+/** When a decision must be answered, and how often a failed call is tried again before then. */
 export interface DeadlineOptions {
-  timeoutMs: number;
+  /** Unix ms by which the answer is due, whatever happens. */
+  deadlineAt: number;
+  /** Attempts after the first, each only for an error `isRetryable` accepts. */
   retries: number;
+  isRetryable: (error: unknown) => boolean;
+}
+
+/** Redis did not answer before the deadline. */
+export class DeadlineExceededError extends Error {
+  override name = "DeadlineExceededError";
+  constructor() {
+    super("no answer from Redis before the deadline");
+  }
 }
 
 /** Short growing pauses between attempts: 20, 40, 80, then 160 ms. */
@@ -10,28 +21,36 @@ const backoffMs = (retry: number) => Math.min(20 * 2 ** retry, 160);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Runs `attempt`, and again after a short pause when it fails, up to `retries` more times, all
- * within `timeoutMs`. The signal aborts the attempt in flight at the deadline, and the race
- * settles at the deadline even if an attempt ignores its signal, so a hanging Redis cannot hold
- * a request longer than the deadline.
+ * Runs `attempt`, and again after a short pause when it fails with a retryable error, up to
+ * `retries` more times, all before `deadlineAt`. The race settles at the deadline even if an
+ * attempt hangs, so a stuck Redis cannot hold a request past it. Retrying is safe for the bucket
+ * because every attempt of one call carries the same call id (see token-bucket-script.ts).
  */
 export async function withDeadline<T>(
-  attempt: (signal: AbortSignal) => Promise<T>,
-  { timeoutMs, retries }: DeadlineOptions,
+  attempt: () => Promise<T>,
+  { deadlineAt, retries, isRetryable }: DeadlineOptions,
 ): Promise<T> {
-  const signal = AbortSignal.timeout(timeoutMs);
-  const expired = new Promise<never>((_, reject) => {
-    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
+  const timeLeft = () => deadlineAt - Date.now();
+  if (timeLeft() <= 0) throw new DeadlineExceededError();
+  const { promise: expired, reject: expire } = Promise.withResolvers<never>();
+  const timer = setTimeout(() => expire(new DeadlineExceededError()), timeLeft());
   const attempts = (async () => {
     for (let retry = 0; ; retry++) {
       try {
-        return await attempt(signal);
+        return await attempt();
       } catch (error) {
-        if (retry >= retries || signal.aborted) throw error;
-        await sleep(backoffMs(retry));
+        const pause = backoffMs(retry);
+        if (retry >= retries || !isRetryable(error) || pause >= timeLeft()) throw error;
+        await sleep(pause);
       }
     }
   })();
-  return Promise.race([attempts, expired]);
+  try {
+    return await Promise.race([attempts, expired]);
+  } finally {
+    clearTimeout(timer);
+    // Whichever lost the race must not surface as an unhandled rejection.
+    attempts.catch(() => {});
+    expired.catch(() => {});
+  }
 }

@@ -28,25 +28,77 @@ export function limitedBody({ allowed, retry_after, reset_at, limit }: Decision)
   return { detail: { allowed, retry_after, reset_at, limit } };
 }
 
-/** Turns the script's reply into a decision. The only place that reads the raw reply. */
-export function decodeReply(reply: unknown, tier: NamedTier, nowMs: number): Decision {
-  if (!isTokenBucketReply(reply)) {
-    throw new TypeError(`Unexpected token-bucket reply: ${JSON.stringify(reply)}`);
-  }
-  const [allowed, tokensLeft, bucketTimeMs, msUntilFull, msUntilCost] = reply;
-  const isAllowed = allowed === 1;
+/** A tier's window in whole milliseconds, as the script counts it. */
+export const windowMsOf = (tier: NamedTier) => Math.round(tier.window * 1000);
+
+/** A bucket as one reply left it: its exact tokens at its own time. */
+export interface BucketState {
+  tokens: number;
+  timeMs: number;
+}
+
+/**
+ * The decision for one request from the bucket just after it: `tokens` left at `bucketTimeMs`.
+ * Used for Redis's answers and for the deny cache's alike, so both report the same way.
+ */
+export function decisionFrom(
+  allowed: boolean,
+  { tokens, timeMs }: BucketState,
+  tier: NamedTier,
+  cost: number,
+  nowMs: number,
+): Decision {
+  const msPerToken = windowMsOf(tier) / tier.limit;
   return {
-    allowed: isAllowed,
-    tokens_remaining: tokensLeft,
-    reset_at: (bucketTimeMs + msUntilFull) / 1000,
+    allowed,
+    tokens_remaining: Math.floor(tokens),
+    reset_at: (timeMs + Math.ceil((tier.limit - tokens) * msPerToken)) / 1000,
     limit: tier.limit,
     // The bucket's time may be ahead of this caller's clock (it never moves backwards).
-    retry_after: isAllowed ? null : Math.max(1, Math.ceil((bucketTimeMs + msUntilCost - nowMs) / 1000)),
+    retry_after: allowed
+      ? null
+      : Math.max(1, Math.ceil((timeMs + Math.ceil((cost - tokens) * msPerToken) - nowMs) / 1000)),
   };
 }
 
-function isTokenBucketReply(reply: unknown): reply is TokenBucketReply {
-  return Array.isArray(reply) && reply.length === 5 && reply.every(Number.isSafeInteger);
+/** What one script call decided for each of its costs, in order, and the bucket after each. */
+export type BatchOutcome = Array<{ allowed: boolean; after: BucketState }>;
+
+/**
+ * Turns the script's reply into each request's outcome. The only place that reads the raw reply:
+ * it replays the script's arithmetic (the same IEEE doubles, in the same order) from the exact
+ * token count it sends, so every figure matches what Redis computed.
+ */
+export function decodeReply(reply: unknown, costs: readonly number[], tier: NamedTier): BatchOutcome {
+  if (!isReplyFor(reply, costs.length, tier.limit)) {
+    throw new MalformedReplyError(`Unexpected token-bucket reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
+  }
+  const [flags, tokensBefore, timeMs] = reply;
+  let tokens = Number(tokensBefore);
+  return costs.map((cost, i) => {
+    const allowed = flags[i] === "1";
+    if (allowed) tokens -= cost;
+    return { allowed, after: { tokens, timeMs } };
+  });
+}
+
+function isReplyFor(reply: unknown, count: number, capacity: number): reply is TokenBucketReply {
+  if (!Array.isArray(reply) || reply.length !== 3) return false;
+  const [flags, tokens, timeMs] = reply;
+  return (
+    typeof flags === "string" &&
+    flags.length === count &&
+    /^[01]+$/.test(flags) &&
+    typeof tokens === "string" &&
+    Number(tokens) >= 0 &&
+    Number(tokens) <= capacity &&
+    Number.isSafeInteger(timeMs)
+  );
+}
+
+/** A reply that is not what the script returns: garbled on the way, or not from our script. */
+export class MalformedReplyError extends Error {
+  override name = "MalformedReplyError";
 }
 
 /** The answer given when Redis cannot answer and FAIL_MODE is open: allowed, and marked. */

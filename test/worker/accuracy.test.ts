@@ -104,9 +104,23 @@ describe("token bucket", () => {
     expect(await redis().pttl(key("caller"))).toBeGreaterThan(19_000);
   });
 
-  it("keeps one hash per bucket with the tokens and the last refill time", async () => {
+  it("keeps one hash per bucket with the tokens, the last refill time and the call that wrote it", async () => {
     const { check, key } = limiterForTest();
     await check(3, T0);
-    expect(await redis().hgetall(key("caller"))).toEqual({ tokens: 7, ts: T0 });
+    const bucket = await redis().hgetall<Record<string, unknown>>(key("caller"));
+    expect(bucket).toMatchObject({ tokens: 7, ts: T0 });
+    // <call id>/<tokens before>/<bucket time>/<one flag per request>, for a retry of that call.
+    expect(String(bucket?.calls)).toMatch(new RegExp(`^[0-9a-f]{16}/10/${T0}/1$`));
+  });
+
+  it("writes nothing for a denial or a peek", async () => {
+    const { check, key } = limiterForTest();
+    await check(0, T0);
+    expect(await redis().exists(key("caller"))).toBe(0);
+    await check(9, T0);
+    const written = await redis().hgetall(key("caller"));
+    await check(5, T0 + 1000);
+    await check(0, T0 + 2000);
+    expect(await redis().hgetall(key("caller"))).toEqual(written);
   });
 });
