@@ -4,7 +4,8 @@
  * a failing backend.
  */
 import { describe, expect, it } from "vitest";
-import { check, FAIL_MODES, FREE, limiterEnv, tokensTaken, unique } from "./helpers.ts";
+import { tokensTaken } from "./bucket.ts";
+import { check, FAIL_MODES, FREE, limiterEnv, unique } from "./helpers.ts";
 
 const REQUESTS = 1000;
 

@@ -2,18 +2,15 @@
 import { describe, expect, it } from "vitest";
 import {
   check,
-  clearFault,
   expectAdmitted,
   expectFailModeAnswer,
   FAIL_MODES,
   health,
   limiterEnv,
-  proxyStats,
   recovers,
-  scriptCallsDuring,
-  setFault,
   unique,
 } from "./helpers.ts";
+import { clearFault, proxyStats, scriptCallsDuring, setFault } from "./proxy.ts";
 
 /** "At once": far below the 500 ms deadline, with room for a busy machine. */
 const IMMEDIATE_MS = 100;

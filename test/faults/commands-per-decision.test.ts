@@ -4,7 +4,8 @@
  * one test at a time.
  */
 import { describe, expect, it } from "vitest";
-import { check, expectAdmitted, limiterEnv, redisCommand, unique, warmUp } from "./helpers.ts";
+import { redisCommand } from "./bucket.ts";
+import { check, expectAdmitted, limiterEnv, unique, warmUp } from "./helpers.ts";
 
 /** Runs `decide` between CONFIG RESETSTAT and INFO commandstats; the commands it cost Redis, by name. */
 async function commandsDuring(decide: () => Promise<unknown>): Promise<Record<string, number>> {

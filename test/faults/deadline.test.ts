@@ -1,23 +1,20 @@
 /** Issue 9 item 3: every answer within REDIS_TIMEOUT_MS (plus a margin), whatever the endpoint or Redis does. */
 import { describe, expect, it } from "vitest";
+import { expectCharges, tokensTaken } from "./bucket.ts";
 import {
   check,
-  clearFault,
   DEADLINE_MARGIN_MS,
   DEADLINE_MS,
   expectAdmitted,
-  expectCharges,
   expectFailModeAnswer,
   FAIL_MODES,
   health,
   limiterEnv,
   recovers,
-  redisProcess,
-  setFault,
-  tokensTaken,
   unique,
   warmUp,
 } from "./helpers.ts";
+import { clearFault, redisProcess, setFault } from "./proxy.ts";
 import type { Fault } from "./support/faults.ts";
 
 const WITHIN = DEADLINE_MS + DEADLINE_MARGIN_MS;

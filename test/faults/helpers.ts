@@ -1,15 +1,13 @@
 /**
- * What the fault tests share: a fresh limiter per test (a fresh `env` object), the proxy's controls,
- * and a direct line to the REST server (bypassing the proxy) to read what Redis holds.
+ * What the fault tests share: a fresh limiter per test (a fresh `env` object), its answers, and what
+ * they should look like. The proxy's controls are in ./proxy.ts, Redis read directly in ./bucket.ts.
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, inject } from "vitest";
 import worker from "../../src/index.ts";
-import type { Fault, ProxyStats, RedisAction } from "./support/faults.ts";
 
-export const proxyUrl = inject("faultProxyUrl");
-const restUrl = inject("faultRestUrl");
+const proxyUrl = inject("faultProxyUrl");
 const restToken = inject("faultRestToken");
 
 export const FAIL_MODES = ["closed", "open"] as const;
@@ -114,79 +112,4 @@ export async function recovers(limiter: Env): Promise<boolean> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return false;
-}
-
-async function proxyControl(path: string, body: unknown = {}): Promise<unknown> {
-  const response = await fetch(proxyUrl + path, {
-    method: path === "/__stats" ? "GET" : "POST",
-    headers: { "content-type": "application/json" },
-    body: path === "/__stats" ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${path} -> ${response.status} ${await response.text()}`);
-  return response.json();
-}
-
-/** Sets the proxy's fault, replacing any other. */
-export const setFault = (fault: Fault) => proxyControl("/__fault", fault);
-/** Clears the fault and releases hung requests. */
-export const clearFault = () => proxyControl("/__clear");
-/** What the proxy received so far. */
-export const proxyStats = () => proxyControl("/__stats") as Promise<ProxyStats>;
-/** SIGTERM, SIGKILL, SIGSTOP, SIGCONT or start redis-server (on the same port). */
-export const redisProcess = (action: RedisAction) => proxyControl(`/__redis/${action}`);
-
-/** The script calls the proxy receives while `run` runs. */
-export async function scriptCallsDuring(run: () => Promise<unknown>): Promise<number> {
-  const before = (await proxyStats()).scripts;
-  await run();
-  return (await proxyStats()).scripts - before;
-}
-
-/** One command on the REST server itself, bypassing the proxy; throws unless it answers 200. */
-export async function redisCommand(...args: (string | number)[]): Promise<unknown> {
-  const response = await fetch(restUrl, {
-    method: "POST",
-    headers: { authorization: `Bearer ${restToken}`, "content-type": "application/json" },
-    body: JSON.stringify(args),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${JSON.stringify(args)} -> ${response.status} ${text}`);
-  return (JSON.parse(text) as { result: unknown }).result;
-}
-
-/** The bucket's key in Redis. */
-export const bucketKey = (tier: string, identifier: string) => `ratelimit:${tier}:${identifier}`;
-
-/**
- * How many tokens were taken from a `free` bucket that was full at `since` (the Worker's clock, ms), read
- * from Redis: between `min` (no refill counted) and `max` (all the refill its `ts` allows). Asserts the
- * fields are not corrupted: absent together, or numbers with tokens within [0, limit].
- */
-export async function tokensTaken(identifier: string, since: number): Promise<{ min: number; max: number }> {
-  const [tokens, ts] = (await redisCommand("HMGET", bucketKey(FREE.name, identifier), "tokens", "ts")) as [
-    string | null,
-    string | null,
-  ];
-  if (tokens === null && ts === null) return { min: 0, max: 0 };
-  for (const [field, value] of Object.entries({ tokens, ts })) {
-    expect(
-      typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value)),
-      `${field} ${value}`,
-    ).toBe(true);
-  }
-  expect(Number(tokens)).toBeGreaterThanOrEqual(0);
-  expect(Number(tokens)).toBeLessThanOrEqual(FREE.limit);
-  const min = FREE.limit - Number(tokens);
-  const refill = (Math.max(0, Number(ts) - since) * FREE.limit) / FREE.windowMs;
-  return { min, max: min + refill };
-}
-
-/** Asserts that `charges` charges of `cost` fit what the bucket shows (with 1e-6 of float slack). */
-export function expectCharges(
-  taken: { min: number; max: number },
-  cost: number,
-  charges: { atLeast: number; atMost: number },
-) {
-  expect(taken.min, "tokens taken, refill not counted").toBeLessThanOrEqual(charges.atMost * cost + 1e-6);
-  expect(taken.max, "tokens taken, all refill counted").toBeGreaterThanOrEqual(charges.atLeast * cost - 1e-6);
 }

@@ -1,20 +1,19 @@
 /** redis-server stopped, killed, paused and started again: FAIL_MODE meanwhile, recovery with no restart of anything else. */
 import { describe, expect, it } from "vitest";
+import { expectCharges, tokensTaken } from "./bucket.ts";
 import {
   check,
   DEADLINE_MARGIN_MS,
   DEADLINE_MS,
   expectAdmitted,
-  expectCharges,
   expectFailModeAnswer,
   FAIL_MODES,
   health,
   limiterEnv,
   recovers,
-  redisProcess,
-  tokensTaken,
   unique,
 } from "./helpers.ts";
+import { redisProcess } from "./proxy.ts";
 import type { RedisAction } from "./support/faults.ts";
 
 const COST = 20;

@@ -3,23 +3,21 @@
  * with no restart once the fault clears, and the bucket afterwards (charged at most once per decision).
  */
 import { describe, expect, it } from "vitest";
+import { expectCharges, tokensTaken } from "./bucket.ts";
 import {
   check,
-  clearFault,
   DEADLINE_MARGIN_MS,
   DEADLINE_MS,
   expectAdmitted,
-  expectCharges,
   expectFailModeAnswer,
   FAIL_MODES,
   health,
   limiterEnv,
   recovers,
-  setFault,
-  tokensTaken,
   unique,
   warmUp,
 } from "./helpers.ts";
+import { clearFault, setFault } from "./proxy.ts";
 import type { FaultAction } from "./support/faults.ts";
 
 const COST = 20;

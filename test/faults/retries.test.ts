@@ -1,22 +1,18 @@
 /** Issue 9 item 2: transient failures are retried with the same call, 4xx answers are not; never charged twice. */
 import { describe, expect, it } from "vitest";
+import { bucketKey, expectCharges, redisCommand, tokensTaken } from "./bucket.ts";
 import {
-  bucketKey,
   check,
   DEADLINE_MARGIN_MS,
   DEADLINE_MS,
   expectAdmitted,
-  expectCharges,
   expectFailModeAnswer,
   FAIL_MODES,
   limiterEnv,
-  redisCommand,
-  scriptCallsDuring,
-  setFault,
-  tokensTaken,
   unique,
   warmUp,
 } from "./helpers.ts";
+import { scriptCallsDuring, setFault } from "./proxy.ts";
 import type { FaultAction } from "./support/faults.ts";
 
 const COST = 20;
