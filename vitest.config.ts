@@ -48,6 +48,32 @@ export default defineConfig({
         },
       },
       {
+        // The Worker in workerd behind the fault proxy, over a Redis of its own that the tests stop and kill.
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                UPSTASH_REDIS_REST_URL: inject("faultProxyUrl"),
+                UPSTASH_REDIS_REST_TOKEN: inject("faultRestToken"),
+                LOG_LEVEL: "ERROR",
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "faults",
+          include: ["test/faults/**/*.test.ts"],
+          globalSetup: ["test/faults/global-setup.ts"],
+          setupFiles: ["test/faults/reset-after-each.ts"],
+          // A fault is global state of the proxy: one file at a time, one test at a time, and after the
+          // other projects, so their load does not eat into the deadline margins.
+          fileParallelism: false,
+          sequence: { concurrent: false, groupOrder: 1 },
+          testTimeout: 30_000,
+        },
+      },
+      {
         // The example consumer in workerd, gated by the limiter through its service binding.
         plugins: [
           cloudflareTest(({ inject }) => {

@@ -10,6 +10,11 @@ declare module "vitest" {
     hangingUrl: string;
     /** The limiter Worker bundled by test/gate/build-limiter.ts, for the gate tests. */
     limiterScript: string;
+    /** test/faults/global-setup.ts: the fault proxy, in front of a REST server over a Redis of its own. */
+    faultProxyUrl: string;
+    /** That REST server itself, to read and prepare Redis without going through the proxy. */
+    faultRestUrl: string;
+    faultRestToken: string;
   }
 }
 

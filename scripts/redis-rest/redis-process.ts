@@ -15,6 +15,8 @@ export interface LocalRedisServer {
   /** e.g. `redis://127.0.0.1:41234` */
   url: string;
   port: number;
+  /** Its process id, for sending it signals (the fault tests pause and kill it). */
+  pid: number;
   /** Everything redis-server printed, for when it misbehaves. */
   logFile: string;
   /** Stops it and removes its temporary directory. Safe to call twice. */
@@ -124,7 +126,7 @@ async function spawnRedisServer(port: number): Promise<LocalRedisServer> {
 
   const url = `redis://127.0.0.1:${port}`;
   const failure = await waitUntilReady(url, child.pid ?? 0, () => exitReason);
-  if (failure === undefined) return { url, port, logFile, stop };
+  if (failure === undefined) return { url, port, pid: child.pid ?? 0, logFile, stop };
   // The directory stays, so the log named in the error can still be read.
   await kill();
   forget();
