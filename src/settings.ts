@@ -29,15 +29,23 @@ export const SettingsSchema = z.object({
     .pipe(z.enum(["DEBUG", "INFO", "WARNING", "ERROR"], { error: "must be DEBUG, INFO, WARNING or ERROR" })),
   REDIS_TIMEOUT_MS: integerString(1, 60_000, 1000),
   REDIS_RETRIES: integerString(0, 10, 3),
+  // Unset or empty turns keys off. Set to something with no key in it (" , ") is a mistake, not a
+  // wish for an open endpoint: failing every request says so, where turning keys off would not.
   API_KEYS: z
     .string()
     .optional()
-    .transform((value) =>
-      (value ?? "")
+    .transform((value, ctx) => {
+      if (value === undefined || value === "") return [];
+      const keys = value
         .split(",")
         .map((key) => key.trim())
-        .filter((key) => key !== ""),
-    ),
+        .filter((key) => key !== "");
+      if (keys.length === 0) {
+        ctx.addIssue({ code: "custom", message: "has no key: give comma-separated keys, or leave it unset" });
+        return z.NEVER;
+      }
+      return keys;
+    }),
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;
