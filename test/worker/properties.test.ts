@@ -8,7 +8,7 @@ const RUNS = 150;
 const TIMEOUT_MS = 60_000;
 
 const encode = (text: string) => new TextEncoder().encode(text);
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** `POST /check` with these bytes and exactly this content type (none when undefined). */
 function post(body: Uint8Array | ReadableStream<Uint8Array>, contentType?: string) {
