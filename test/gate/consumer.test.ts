@@ -13,6 +13,10 @@ interface GateTestEnv extends Bindings {
 }
 const testEnv = env as unknown as GateTestEnv;
 
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 const unique = (label: string) => `${label}-${crypto.randomUUID()}`;
 
 /** A new customer on `plan`, in the consumer's own records; returns its API key and id. */
@@ -116,10 +120,6 @@ describe("the example consumer, gated through its service binding", () => {
 });
 
 describe("a misconfigured RATE_LIMITER binding", () => {
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
-
   it("is answered by the gate's failMode (503), with an ERROR line naming it, not a 400", async () => {
     const lines: string[] = [];
     vi.spyOn(console, "error").mockImplementation((line: string) => void lines.push(line));
@@ -149,6 +149,7 @@ describe("when the limiter's Redis is down", () => {
   });
 
   it("lets the request through marked degraded when the limiter's FAIL_MODE is open", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
     const response = await helloVia(testEnv.LIMITER_REDIS_DOWN_OPEN, {
       "x-api-key": (await customer("free")).key,
     });
