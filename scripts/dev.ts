@@ -1,6 +1,6 @@
 /**
- * `npm run dev`: `wrangler dev` on http://localhost:8787 with a Redis REST endpoint and no other
- * step. The endpoint is UPSTASH_REDIS_REST_URL from the environment or .dev.vars when set
+ * `npm run dev`: `wrangler dev` on http://localhost:8787 (or `npm run dev -- --port N`) with a
+ * Redis REST endpoint and no other step. The endpoint is UPSTASH_REDIS_REST_URL from the environment or .dev.vars when set
  * (SRH from docker compose, or a real Upstash database); otherwise a local redis-server with the
  * project's REST server in front, started here and stopped when wrangler stops or on Ctrl+C.
  * Settings in the environment are passed on to the Worker; .dev.vars is read by wrangler itself.
@@ -40,14 +40,16 @@ if (vars.UPSTASH_REDIS_REST_URL === undefined && devVars.UPSTASH_REDIS_REST_URL 
   console.log(`Local Redis REST endpoint: ${endpoint.url} (stopped with the dev server)`);
 }
 
+const userArgs = process.argv.slice(2);
+// 8787 only when the user names no port: wrangler refuses a second --port ("expects a single value").
+const namesPort = userArgs.some((arg) => arg === "--port" || arg.startsWith("--port="));
 const args = [
   "dev",
-  "--port",
-  "8787",
+  ...(namesPort ? [] : ["--port", "8787"]),
   ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
 ];
 // Also in wrangler's environment: it reads required secrets from there when there is no .dev.vars.
-const wrangler = spawn("wrangler", [...args, ...process.argv.slice(2)], {
+const wrangler = spawn("wrangler", [...args, ...userArgs], {
   stdio: "inherit",
   env: { ...process.env, ...vars },
 });

@@ -10,16 +10,26 @@ const integerString = (min: number, max: number, fallback: number) => {
     .default(fallback);
 };
 
-/** A comma-separated list of keys (rotation: several at once); none when unset or empty. */
+/**
+ * A comma-separated list of keys (several at once for rotation); none when unset or empty. Set to
+ * something with no key in it (" , ") is a mistake, not a wish for an open endpoint: failing every
+ * request says so, where turning keys off would not.
+ */
 const keyList = z
   .string()
   .optional()
-  .transform((value) =>
-    (value ?? "")
+  .transform((value, ctx) => {
+    if (value === undefined || value === "") return [];
+    const keys = value
       .split(",")
       .map((key) => key.trim())
-      .filter((key) => key !== ""),
-  );
+      .filter((key) => key !== "");
+    if (keys.length === 0) {
+      ctx.addIssue({ code: "custom", message: "has no key: give comma-separated keys, or leave it unset" });
+      return z.NEVER;
+    }
+    return keys;
+  });
 
 /**
  * The Worker's environment, validated once per `env` object. Strings come from wrangler

@@ -52,3 +52,24 @@ export async function decide(
   const binding = decision.policies?.find((policy) => policy.limit === decision.limit);
   return { ...decision, tier: input.tier.name, window: binding?.window ?? input.tier.limits[0]?.window ?? 0 };
 }
+
+/**
+ * Whether an error's message is one `decide` gives bad input: an unknown tier, or a 422's issue
+ * list as JSON. Over RPC only the type and message of an error cross, and a misnamed binding also
+ * throws a TypeError ("... does not implement the method"), so the message is what tells them apart.
+ */
+export function isInvalidInputMessage(message: string): boolean {
+  if (message.startsWith("Invalid tier: ")) return true;
+  try {
+    const issues: unknown = JSON.parse(message);
+    return (
+      Array.isArray(issues) &&
+      issues.length > 0 &&
+      issues.every(
+        (issue) => Array.isArray(issue?.loc) && issue.loc[0] === "body" && typeof issue.msg === "string",
+      )
+    );
+  } catch {
+    return false;
+  }
+}

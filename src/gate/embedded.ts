@@ -7,7 +7,7 @@ import { decide, type GateLimiter } from "./decide.ts";
  *
  * @example
  * ```ts
- * app.use(rateLimit({ limiter: (c) => embeddedLimiter(c.env), identifier: (c) => c.req.header("x-api-key") ?? "anonymous" }));
+ * app.use(rateLimit({ limiter: (c) => embeddedLimiter(c.env), identifier: (c) => c.var.customer.id }));
  * ```
  */
 export function embeddedLimiter(env: object): GateLimiter {

@@ -1,7 +1,7 @@
-import type { Context, Env as HonoEnv, MiddlewareHandler } from "hono";
+import type { Context, Env as HonoEnv, MiddlewareHandler, Next } from "hono";
 import { rateLimitHeaders } from "../http/rate-limit-headers.ts";
 import { limitedBody, UNAVAILABLE_DETAIL, UNAVAILABLE_RETRY_AFTER_S } from "../limiter/decision.ts";
-import type { GateDecision, GateLimiter } from "./decide.ts";
+import { type GateDecision, type GateLimiter, isInvalidInputMessage } from "./decide.ts";
 
 export type { GateDecision, GateLimiter, GateRequest } from "./decide.ts";
 
@@ -18,9 +18,16 @@ export interface RateLimitVariables {
 export interface RateLimitOptions<E extends HonoEnv> {
   /** Where decisions come from: the service binding (`(c) => c.env.RATE_LIMITER`), or `embeddedLimiter(c.env)`. */
   limiter: (c: Context<E>) => GateLimiter;
-  /** Who is asking: an API key, a user id, `cf-connecting-ip`. Never put in a header or a log. */
+  /**
+   * Who is asking: a principal your Worker has verified (the customer behind an API key it looked
+   * up), never a header as sent, which a caller can change per request to get a fresh bucket.
+   * Never put in a header or a log.
+   */
   identifier: (c: Context<E>) => string | Promise<string>;
-  /** The tier to charge; the limiter's default tier when it returns undefined. */
+  /**
+   * The tier to charge, from the same verified principal (its plan), never from the request; the
+   * limiter's default tier when it returns undefined.
+   */
   tier?: (c: Context<E>) => string | undefined | Promise<string | undefined>;
   /**
    * Tokens this request takes.
@@ -28,9 +35,10 @@ export interface RateLimitOptions<E extends HonoEnv> {
    */
   cost?: (c: Context<E>) => number | Promise<number>;
   /**
-   * What to do when the limiter itself cannot be reached (not when it answers that Redis is
-   * down: then its own FAIL_MODE has decided). `closed` answers 503, `open` lets the request
-   * through marked `degraded`.
+   * What to do when the limiter itself cannot be reached or is misconfigured (a binding missing,
+   * misnamed, or without the RateLimiter entrypoint: logged as an ERROR), not when it answers that
+   * Redis is down: then its own FAIL_MODE has decided. `closed` answers 503, `open` lets the
+   * request through marked `degraded`.
    * @default "closed"
    */
   failMode?: "open" | "closed";
@@ -40,20 +48,22 @@ export interface RateLimitOptions<E extends HonoEnv> {
  * Gates the routes behind it with the rate limiter. An allowed request goes on with the
  * rate-limit headers set on its response; a limited one is answered 429 here, in the limiter's
  * own shape; when Redis is down the limiter's FAIL_MODE decides (503, or a pass marked degraded);
- * bad input (an unknown tier, say) is answered 400 with the limiter's `detail`.
+ * bad input (an unknown tier, say) is answered 400 with the limiter's `detail`. Put it after your
+ * authentication, so it charges who the caller is, not who the caller says it is.
  *
  * @example
  * ```ts
  * import { Hono } from "hono";
  * import { rateLimit } from "edge-rate-limiter/middleware";
  *
- * const app = new Hono<{ Bindings: { RATE_LIMITER: Service<RateLimiter> } }>();
+ * // `authenticate` answers 401 to an unknown API key, else sets `customer` from your own records.
+ * app.use("/api/*", authenticate);
  * app.use(
  *   "/api/*",
  *   rateLimit({
  *     limiter: (c) => c.env.RATE_LIMITER,
- *     identifier: (c) => c.req.header("x-api-key") ?? c.req.header("cf-connecting-ip") ?? "anonymous",
- *     tier: (c) => c.req.header("x-plan"),
+ *     identifier: (c) => c.var.customer.id,
+ *     tier: (c) => c.var.customer.plan,
  *   }),
  * );
  * ```
@@ -70,22 +80,27 @@ export function rateLimit<E extends HonoEnv = HonoEnv>(
       tier: await options.tier?.(context),
       cost: await options.cost?.(context),
     };
+    // Typed as always there, but a binding missing from wrangler.toml, or named otherwise, is undefined.
+    const limiter = options.limiter(context) as GateLimiter | undefined;
+    if (typeof limiter?.check !== "function") {
+      const cause = "options.limiter gave no limiter: is the service binding missing or misnamed?";
+      return noDecision(c, next, failMode, "misconfigured", cause);
+    }
     let decision: GateDecision;
     try {
-      decision = await options.limiter(context).check(request);
+      decision = await limiter.check(request);
     } catch (error) {
       // Bad input arrives as a TypeError carrying the limiter's detail (the type survives RPC).
-      if (error instanceof TypeError) return c.json({ detail: error.message }, 400);
-      const limiterDecided = error instanceof Error && error.message === UNAVAILABLE_DETAIL;
-      if (limiterDecided || failMode === "closed") return unavailable(c);
-      console.warn(
-        JSON.stringify({
-          level: "WARNING",
-          msg: "rate limiter unreachable, request let through (failMode=open)",
-        }),
-      );
-      c.set("rateLimit", { degraded: true });
-      return next();
+      if (error instanceof TypeError && isInvalidInputMessage(error.message)) {
+        return c.json({ detail: error.message }, 400);
+      }
+      if (error instanceof Error && error.message === UNAVAILABLE_DETAIL) return unavailable(c);
+      // Any other TypeError is the runtime's, e.g. a binding to a Worker without that entrypoint.
+      if (error instanceof TypeError) {
+        const cause = `check() failed with "${error.message}": does the binding name the RateLimiter entrypoint?`;
+        return noDecision(c, next, failMode, "misconfigured", cause);
+      }
+      return noDecision(c, next, failMode, "unreachable", String(error));
     }
 
     const headers = rateLimitHeaders(decision, decision.tier, Date.now());
@@ -105,6 +120,30 @@ export function rateLimit<E extends HonoEnv = HonoEnv>(
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
     await next();
   };
+}
+
+/**
+ * No decision came back: `failMode` answers, 503 or a pass marked degraded. A misconfiguration is
+ * logged as an ERROR, since someone must fix the deployment; an unreachable limiter as a WARNING.
+ */
+function noDecision(
+  c: Context,
+  next: Next,
+  failMode: "open" | "closed",
+  problem: "misconfigured" | "unreachable",
+  cause: string,
+) {
+  const answer = failMode === "open" ? "request let through unchecked" : "answered 503";
+  const line = JSON.stringify({
+    level: problem === "misconfigured" ? "ERROR" : "WARNING",
+    msg: `rate limiter ${problem}, ${answer} (failMode=${failMode})`,
+    problem: cause.slice(0, 300),
+  });
+  if (problem === "misconfigured") console.error(line);
+  else console.warn(line);
+  if (failMode === "closed") return unavailable(c);
+  c.set("rateLimit", { degraded: true });
+  return next();
 }
 
 function unavailable(c: Context) {

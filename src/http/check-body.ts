@@ -1,15 +1,20 @@
 import type { Context } from "hono";
 import type { CheckInput } from "../limiter/limiter.ts";
+import type { AppEnv } from "../services.ts";
 import { invalidBody, validateCheckInput } from "./check-input.ts";
+import { readBodyText } from "./read-body.ts";
+
+/** The largest body `POST /check` reads: a valid one is a few hundred bytes at most. */
+export const MAX_BODY_BYTES = 4096;
 
 /**
  * Reads and validates the body of `POST /check`. Like FastAPI, a body without a content type
  * is read as JSON, and one with a content type other than JSON is not read as JSON at all
  * (so it fails validation as a plain string would).
  */
-export async function readCheckRequest(c: Context): Promise<CheckInput> {
+export async function readCheckRequest(c: Context<AppEnv>): Promise<CheckInput> {
   const contentType = c.req.header("content-type");
-  const text = await c.req.text();
+  const text = await readBodyText(c.req.raw, MAX_BODY_BYTES, c.var.services.log);
   if (contentType !== undefined && !isJson(contentType)) return validateCheckInput(text);
   let body: unknown;
   try {

@@ -76,7 +76,10 @@ function buildDocument() {
               headers: headerRefs(RATE_LIMIT_HEADERS),
               content: jsonContent("Allowed", examples.allowed),
             },
-            400: { description: "Unknown tier.", content: jsonContent("Error", examples.invalidTier) },
+            400: {
+              description: "Unknown tier, or a body that broke off before its end (the client went away).",
+              content: jsonContent("Error", examples.invalidTier),
+            },
             401: {
               description: "API_KEYS is set and the request has no valid `Authorization: Bearer <key>`.",
               headers: headerRefs(["WWW-Authenticate"]),
@@ -85,7 +88,8 @@ function buildDocument() {
             413: { description: "Body over 4 KiB.", content: jsonContent("Error", examples.tooLarge) },
             422: {
               description:
-                "The body breaks the request schema: malformed JSON, wrong types, missing identifier, " +
+                "The body breaks the request schema: malformed JSON, bytes that are not UTF-8, wrong " +
+                "types, missing identifier, an identifier with control characters or lone surrogates, " +
                 "cost out of range, or a content type other than JSON.",
               content: jsonContent("ValidationError", examples.invalidBody),
             },

@@ -7,6 +7,9 @@ const MAX_IDENTIFIER_LENGTH = 256;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000-U+001F and U+007F are what SPEC forbids.
 const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
 
+// With the u flag a surrogate pair is one code point, so only an unpaired half matches.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 /** The body of `POST /check`. The upper bound of `cost` is the tier's limit, checked once the tier is known. */
 export const CheckRequestSchema = z.object({
   identifier: z
@@ -20,7 +23,13 @@ export const CheckRequestSchema = z.object({
       error: "String should not contain control characters",
       params: { type: "string_pattern_mismatch" },
     })
-    // Refinements do not show in JSON Schema, so the two rules above are also stated for the docs.
+    // A lone surrogate (JSON "\ud800") is no character: Redis keys are UTF-8, where every lone
+    // surrogate becomes U+FFFD, so "v\ud800", "v\udfff" and "v\ufffd" would share one bucket.
+    .refine((value) => !LONE_SURROGATE.test(value), {
+      error: "String should be well-formed Unicode, without lone surrogates",
+      params: { type: "string_unicode" },
+    })
+    // Refinements do not show in JSON Schema, so length and control characters are restated for the docs.
     .meta({
       description: "Who is asking: an API key, a user id, an IP address.",
       example: "user-42",

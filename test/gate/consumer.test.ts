@@ -1,8 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import consumer, { type Bindings } from "../../examples/consumer/src/index.ts";
-import type { GateLimiter } from "../../src/gate/decide.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import consumer, { type Bindings, type Customer } from "../../examples/consumer/src/index.ts";
+import type { GateLimiter, GateRequest } from "../../src/gate/decide.ts";
 
 /** The consumer's bindings, and the extra limiters vitest.config.ts runs beside it. */
 interface GateTestEnv extends Bindings {
@@ -13,13 +13,24 @@ interface GateTestEnv extends Bindings {
 }
 const testEnv = env as unknown as GateTestEnv;
 
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 const unique = (label: string) => `${label}-${crypto.randomUUID()}`;
+
+/** A new customer on `plan`, in the consumer's own records; returns its API key and id. */
+async function customer(plan: string, id = unique("customer")) {
+  const key = unique("key");
+  await testEnv.CUSTOMERS.put(key, JSON.stringify({ id, plan } satisfies Customer));
+  return { key, id };
+}
 
 const hello = (headers: Record<string, string>) =>
   exports.default.fetch("http://consumer.test/api/hello", { headers });
 
-/** The consumer with its RATE_LIMITER binding pointed at another limiter. */
-async function helloVia(limiter: GateLimiter, headers: Record<string, string>) {
+/** The consumer with its RATE_LIMITER binding pointed at another limiter (or at nothing). */
+async function helloVia(limiter: GateLimiter | undefined, headers: Record<string, string>) {
   const ctx = createExecutionContext();
   const response = await consumer.fetch(
     new Request("http://consumer.test/api/hello", { headers }),
@@ -32,7 +43,8 @@ async function helloVia(limiter: GateLimiter, headers: Record<string, string>) {
 
 describe("the example consumer, gated through its service binding", () => {
   it("lets an allowed request through with the rate-limit headers set", async () => {
-    const response = await hello({ "x-api-key": unique("key") });
+    const { key } = await customer("free");
+    const response = await hello({ "x-api-key": key });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ hello: "world", degraded: false });
     expect(response.headers.get("RateLimit-Policy")).toBe('"free";q=100;w=60');
@@ -40,15 +52,51 @@ describe("the example consumer, gated through its service binding", () => {
     expect(response.headers.get("RateLimit-Remaining")).toBe("99");
   });
 
-  it("charges the tier the caller names", async () => {
-    const response = await hello({ "x-api-key": unique("key"), "x-plan": "pro" });
+  it("charges the tier of the customer's plan", async () => {
+    const { key } = await customer("pro");
+    const response = await hello({ "x-api-key": key });
     expect(response.headers.get("RateLimit-Policy")).toBe('"pro";q=1000;w=60');
     expect(response.headers.get("RateLimit-Remaining")).toBe("999");
   });
 
-  it("answers 429 itself, with headers, once the caller's bucket is spent", async () => {
-    const key = unique("key");
-    await testEnv.RATE_LIMITER.check({ identifier: key, cost: 100 });
+  it("refuses a missing or made-up API key with 401, before any limiter call", async () => {
+    const asked: GateRequest[] = [];
+    const watched: GateLimiter = {
+      check: (request) => {
+        asked.push(request);
+        return testEnv.RATE_LIMITER.check(request);
+      },
+    };
+    const refused: Record<string, string>[] = [{}, { "x-api-key": unique("made-up") }, { "x-api-key": "" }];
+    for (const headers of refused) {
+      const response = await helloVia(watched, headers);
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({ detail: "Unauthorized" });
+      expect(response.headers.has("RateLimit")).toBe(false);
+    }
+    expect(asked).toEqual([]);
+  });
+
+  it("limits a free customer at the free limit whatever x-plan says", async () => {
+    const { key, id } = await customer("free");
+    const response = await hello({ "x-api-key": key, "x-plan": "enterprise" });
+    expect(response.headers.get("RateLimit-Policy")).toBe('"free";q=100;w=60');
+    await testEnv.RATE_LIMITER.check({ identifier: id, cost: 99 });
+    const spent = await hello({ "x-api-key": key, "x-plan": "enterprise" });
+    expect(spent.status).toBe(429);
+  });
+
+  it("charges one bucket per customer, across all of its keys", async () => {
+    const first = await customer("free");
+    const second = await customer("free", first.id);
+    await hello({ "x-api-key": first.key });
+    const response = await hello({ "x-api-key": second.key });
+    expect(response.headers.get("RateLimit-Remaining")).toBe("98");
+  });
+
+  it("answers 429 itself, with headers, once the customer's bucket is spent", async () => {
+    const { key, id } = await customer("free");
+    await testEnv.RATE_LIMITER.check({ identifier: id, cost: 100 });
     const response = await hello({ "x-api-key": key });
     expect(response.status).toBe(429);
     const body = await response.json<{ detail: { retry_after: number } }>();
@@ -57,8 +105,9 @@ describe("the example consumer, gated through its service binding", () => {
     expect(response.headers.get("RateLimit-Remaining")).toBe("0");
   });
 
-  it("answers an invalid tier with 400 and the limiter's detail", async () => {
-    const response = await hello({ "x-api-key": unique("key"), "x-plan": "gold" });
+  it("answers a plan the limiter does not know with 400 and the limiter's detail", async () => {
+    const { key } = await customer("gold");
+    const response = await hello({ "x-api-key": key });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ detail: "Invalid tier: gold" });
   });
@@ -70,23 +119,48 @@ describe("the example consumer, gated through its service binding", () => {
   });
 });
 
+describe("a misconfigured RATE_LIMITER binding", () => {
+  it("is answered by the gate's failMode (503), with an ERROR line naming it, not a 400", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((line: string) => void lines.push(line));
+    const { key } = await customer("free");
+    // Missing (or misnamed: the same undefined), then bound to the limiter's fetch handler, not its entrypoint.
+    for (const limiter of [undefined, testEnv.LIMITER_HTTP as unknown as GateLimiter]) {
+      const response = await helloVia(limiter, { "x-api-key": key });
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({ detail: "Rate limiter unavailable" });
+    }
+    const [missing, wrongEntrypoint] = lines.map((line) => JSON.parse(line));
+    expect(lines).toHaveLength(2);
+    expect(missing).toMatchObject({ level: "ERROR", msg: expect.stringContaining("misconfigured") });
+    expect(missing.problem).toMatch(/missing or misnamed/);
+    expect(wrongEntrypoint.problem).toMatch(/RateLimiter entrypoint/);
+  });
+});
+
 describe("when the limiter's Redis is down", () => {
   it("answers 503 with Retry-After when the limiter's FAIL_MODE is closed", async () => {
-    const response = await helloVia(testEnv.LIMITER_REDIS_DOWN_CLOSED, { "x-api-key": unique("key") });
+    const response = await helloVia(testEnv.LIMITER_REDIS_DOWN_CLOSED, {
+      "x-api-key": (await customer("free")).key,
+    });
     expect(response.status).toBe(503);
     expect(response.headers.get("Retry-After")).toBe("1");
     expect(await response.json()).toEqual({ detail: "Rate limiter unavailable" });
   });
 
   it("lets the request through marked degraded when the limiter's FAIL_MODE is open", async () => {
-    const response = await helloVia(testEnv.LIMITER_REDIS_DOWN_OPEN, { "x-api-key": unique("key") });
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const response = await helloVia(testEnv.LIMITER_REDIS_DOWN_OPEN, {
+      "x-api-key": (await customer("free")).key,
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ hello: "world", degraded: true });
     expect(response.headers.has("RateLimit")).toBe(false);
   });
 
   it("answers 503 when the limiter itself fails and the gate's failMode is closed (the default)", async () => {
-    const response = await helloVia(testEnv.LIMITER_BROKEN, { "x-api-key": unique("key") });
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const response = await helloVia(testEnv.LIMITER_BROKEN, { "x-api-key": (await customer("free")).key });
     expect(response.status).toBe(503);
   });
 });

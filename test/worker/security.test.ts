@@ -53,8 +53,26 @@ describe("API keys", () => {
     expect((await fetchWith(keys, withAuthorization("bearer key-next"))).status).toBe(200);
   });
 
-  it("requires nothing when API_KEYS is unset", async () => {
+  it("requires nothing when API_KEYS is unset or empty", async () => {
     expect((await fetchWith({}, withAuthorization(undefined))).status).toBe(200);
+    expect((await fetchWith({ API_KEYS: "" }, withAuthorization(undefined))).status).toBe(200);
+  });
+
+  it("refuses every request, naming API_KEYS, when it is set but holds no key", async () => {
+    const errors: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((line: string) => void errors.push(line));
+    const calls = watchRedisCalls();
+    for (const API_KEYS of [" , ", ",", "   "]) {
+      const response = await fetchWith({ API_KEYS }, withAuthorization(undefined));
+      expect(response.status, JSON.stringify(API_KEYS)).toBe(500);
+      expect(await response.json()).toEqual({ detail: expect.stringContaining("API_KEYS") });
+    }
+    expect(calls).toEqual([]);
+    expect(errors).toHaveLength(3);
+    expect(JSON.parse(errors[0] as string)).toMatchObject({
+      level: "ERROR",
+      msg: expect.stringContaining("API_KEYS"),
+    });
   });
 
   it("keeps /health public, saying nothing about keys or backends beyond connected or not", async () => {

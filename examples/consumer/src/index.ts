@@ -1,23 +1,50 @@
 import type { RateLimiter } from "edge-rate-limiter";
 import { type RateLimitVariables, rateLimit } from "edge-rate-limiter/middleware";
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
+
+/** What this Worker knows about whoever holds an API key: its own record, not the caller's word. */
+export interface Customer {
+  /** Stable across the customer's keys, so a new key does not bring a new bucket. */
+  id: string;
+  /** The plan the customer pays for: a tier of the limiter. */
+  plan: string;
+}
 
 export interface Bindings {
   RATE_LIMITER: Service<RateLimiter>;
+  /** API key -> `{"id": "...", "plan": "free"}`, written by whatever issues the keys. */
+  CUSTOMERS: KVNamespace;
 }
 
-type AppEnv = { Bindings: Bindings; Variables: RateLimitVariables };
+type AppEnv = { Bindings: Bindings; Variables: RateLimitVariables & { customer: Customer } };
 
 const app = new Hono<AppEnv>();
 
-// Everything under /api/ is rate limited: per API key (or per client IP without one), on the
-// plan the caller names, the limiter's default tier otherwise.
+/**
+ * Answers 401, before any limiter call, unless the API key is one this Worker issued; otherwise
+ * leaves the customer behind it for the limiter. Why first: the limiter charges whatever identifier
+ * and tier it is given. Taken from headers, a caller would send a made-up key per request (a fresh,
+ * full bucket each time) or `x-plan: enterprise` (100x the free limit). Taken from the key's own
+ * record, both are facts the caller cannot change.
+ */
+const authenticate: MiddlewareHandler<AppEnv> = async function authenticate(c, next) {
+  const key = c.req.header("x-api-key");
+  const customer = key ? await c.env.CUSTOMERS.get<Customer>(key, "json") : null;
+  if (customer === null) {
+    return c.json({ detail: "Unauthorized" }, 401, { "WWW-Authenticate": 'ApiKey header="x-api-key"' });
+  }
+  c.set("customer", customer);
+  await next();
+};
+
+// Everything under /api/ needs a known API key, and is rate limited per customer on their plan.
+app.use("/api/*", authenticate);
 app.use(
   "/api/*",
   rateLimit<AppEnv>({
     limiter: (c) => c.env.RATE_LIMITER,
-    identifier: (c) => c.req.header("x-api-key") ?? c.req.header("cf-connecting-ip") ?? "anonymous",
-    tier: (c) => c.req.header("x-plan"),
+    identifier: (c) => c.var.customer.id,
+    tier: (c) => c.var.customer.plan,
   }),
 );
 

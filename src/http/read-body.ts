@@ -1,0 +1,56 @@
+import type { Logger } from "../log.ts";
+import { invalidBody } from "./check-input.ts";
+import { apiError } from "./errors.ts";
+
+// Fatal: a lenient decoder turns every bad byte into U+FFFD, so "v\xff" and "v\ufffd" would be
+// one identifier, one bucket.
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/**
+ * Reads a request body as UTF-8 text of at most `maxBytes` bytes. A declared Content-Length over
+ * the limit is refused before reading; a body without one (chunked) is counted as it streams and
+ * refused once past it: 413 either way. A body that breaks off (the client hung up) is that
+ * client's problem, not the Worker's: 400, logged at INFO. Bytes that are not UTF-8: 422.
+ */
+export async function readBodyText(request: Request, maxBytes: number, log: Logger): Promise<string> {
+  const tooLarge = () => apiError(413, "Request body too large");
+  // RFC 9112 6.3: with Transfer-Encoding, Content-Length says nothing about the body.
+  const declared = request.headers.has("transfer-encoding") ? null : request.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
+  if (request.body === null) return "";
+
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = request.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) break;
+      chunks.push(value);
+    }
+  } catch (error) {
+    log.info("request body could not be read", { error: String(error).slice(0, 200) });
+    throw apiError(400, "Request body could not be read");
+  }
+  if (size > maxBytes) {
+    reader.cancel().catch(() => {});
+    throw tooLarge();
+  }
+
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw invalidBody(
+      "Input should be a valid string, unable to parse raw data as a unicode string",
+      "string_unicode",
+    );
+  }
+}
