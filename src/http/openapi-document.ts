@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { examples, headerExamples } from "./openapi-examples.ts";
 import {
   AllowedResponseSchema,
@@ -11,7 +11,7 @@ import {
 } from "./schemas.ts";
 
 /** The JSON Schema of a zod schema, as OpenAPI 3.1 (JSON Schema 2020-12) embeds it. */
-function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+function jsonSchema(schema: z.ZodMiniType): Record<string, unknown> {
   const { $schema: _dialect, ...embedded } = z.toJSONSchema(schema, {
     target: "draft-2020-12",
     io: "input",
