@@ -2,13 +2,13 @@ import * as z from "zod/mini";
 import { examples, headerExamples } from "./openapi-examples.ts";
 import {
   AllowedResponseSchema,
-  CheckRequestSchema,
   ErrorResponseSchema,
   HealthyResponseSchema,
   LimitedResponseSchema,
   UnhealthyResponseSchema,
   ValidationErrorResponseSchema,
-} from "./schemas.ts";
+} from "./response-schemas.ts";
+import { CheckRequestSchema } from "./schemas.ts";
 
 /** The JSON Schema of a zod schema, as OpenAPI 3.1 (JSON Schema 2020-12) embeds it. */
 function jsonSchema(schema: z.ZodMiniType): Record<string, unknown> {

@@ -8,7 +8,7 @@ import {
   LimitedResponseSchema,
   UnhealthyResponseSchema,
   ValidationErrorResponseSchema,
-} from "../../src/http/schemas.ts";
+} from "../../src/http/response-schemas.ts";
 import { checkRequest, fetchWith, postCheck, unique } from "./helpers.ts";
 
 interface Example {
