@@ -17,6 +17,7 @@ export interface Contributor {
   bytes: number;
 }
 
+/** The script `wrangler deploy` would upload, in bytes, and what its bytes come from, largest first. */
 export interface BundleSize {
   raw: number;
   /** gzip at zlib's default level: the "gzip:" figure `wrangler deploy` prints. */
