@@ -1,13 +1,14 @@
-import * as z from "zod";
+import * as z from "zod/mini";
+import "./zod-locale.ts";
 
 const integerString = (min: number, max: number, fallback: number) => {
   const error = `must be an integer from ${min} to ${max}`;
-  return z.coerce
-    .number<string | number>({ error })
-    .int({ error })
-    .min(min, { error })
-    .max(max, { error })
-    .default(fallback);
+  return z._default(
+    z.coerce
+      .number<string | number>({ error })
+      .check(z.int({ error }), z.minimum(min, { error }), z.maximum(max, { error })),
+    fallback,
+  );
 };
 
 /**
@@ -15,21 +16,25 @@ const integerString = (min: number, max: number, fallback: number) => {
  * something with no key in it (" , ") is a mistake, not a wish for an open endpoint: failing every
  * request says so, where turning keys off would not.
  */
-const keyList = z
-  .string()
-  .optional()
-  .transform((value, ctx) => {
+const keyList = z.pipe(
+  z.optional(z.string()),
+  z.transform((value: string | undefined, ctx) => {
     if (value === undefined || value === "") return [];
     const keys = value
       .split(",")
       .map((key) => key.trim())
       .filter((key) => key !== "");
     if (keys.length === 0) {
-      ctx.addIssue({ code: "custom", message: "has no key: give comma-separated keys, or leave it unset" });
+      ctx.issues.push({
+        code: "custom",
+        input: value,
+        message: "has no key: give comma-separated keys, or leave it unset",
+      });
       return z.NEVER;
     }
     return keys;
-  });
+  }),
+);
 
 /**
  * The Worker's environment, validated once per `env` object. Strings come from wrangler
@@ -38,28 +43,32 @@ const keyList = z
 export const SettingsSchema = z
   .object({
     UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
-    UPSTASH_REDIS_REST_TOKEN: z.string({ error: "is required" }).min(1, "is required"),
-    FAIL_MODE: z
-      .string()
-      .default("closed")
-      .transform((value) => value.toLowerCase())
-      .pipe(z.enum(["open", "closed"], { error: "must be 'open' or 'closed'" })),
-    LOG_LEVEL: z
-      .string()
-      .default("INFO")
-      .transform((value) => value.toUpperCase())
-      .pipe(
-        z.enum(["DEBUG", "INFO", "WARNING", "ERROR"], { error: "must be DEBUG, INFO, WARNING or ERROR" }),
+    UPSTASH_REDIS_REST_TOKEN: z.string({ error: "is required" }).check(z.minLength(1, "is required")),
+    FAIL_MODE: z.pipe(
+      z.pipe(
+        z._default(z.string(), "closed"),
+        z.transform((value: string) => value.toLowerCase()),
       ),
+      z.enum(["open", "closed"], { error: "must be 'open' or 'closed'" }),
+    ),
+    LOG_LEVEL: z.pipe(
+      z.pipe(
+        z._default(z.string(), "INFO"),
+        z.transform((value: string) => value.toUpperCase()),
+      ),
+      z.enum(["DEBUG", "INFO", "WARNING", "ERROR"], { error: "must be DEBUG, INFO, WARNING or ERROR" }),
+    ),
     REDIS_TIMEOUT_MS: integerString(1, 60_000, 1000),
     REDIS_RETRIES: integerString(0, 10, 3),
     API_KEYS: keyList,
     ADMIN_API_KEYS: keyList,
   })
-  .refine((settings) => !settings.ADMIN_API_KEYS.some((key) => settings.API_KEYS.includes(key)), {
-    path: ["ADMIN_API_KEYS"],
-    error: "must not share a key with API_KEYS",
-  });
+  .check(
+    z.refine((settings) => !settings.ADMIN_API_KEYS.some((key) => settings.API_KEYS.includes(key)), {
+      path: ["ADMIN_API_KEYS"],
+      error: "must not share a key with API_KEYS",
+    }),
+  );
 
 export type Settings = z.infer<typeof SettingsSchema>;
 export type LogLevel = Settings["LOG_LEVEL"];

@@ -1,14 +1,48 @@
-import * as z from "zod";
+import * as z from "zod/mini";
+import "../zod-locale.ts";
 
 /** One bucket: `limit` tokens refilled continuously over `window` seconds. */
 export const LimitSchema = z.strictObject({
-  limit: z.int().positive().max(1_000_000_000),
+  limit: z.int().check(z.positive(), z.maximum(1_000_000_000)),
   // At least a millisecond: the script works in whole milliseconds, and the TTL must stay positive.
-  window: z.number().min(0.001).max(31_536_000),
+  window: z.number().check(z.minimum(0.001), z.maximum(31_536_000)),
 });
 
-/** Most buckets one tier may hold: each is one more hash field and a few more bytes per call. */
-const MAX_LIMITS = 4;
+/** Most buckets one tier (or override) may hold: each is one more hash field and a few more bytes per call. */
+export const MAX_LIMITS = 4;
+
+/** Each limit of a tier needs a window of its own: buckets are told apart by their windows. */
+export const hasDistinctWindows = (limits: ReadonlyArray<{ window: number }>) =>
+  new Set(limits.map(({ window }) => Math.round(window * 1000))).size === limits.length;
+
+const TierFieldsSchema = z
+  .strictObject({
+    limit: z.optional(LimitSchema.shape.limit),
+    window: z.optional(LimitSchema.shape.window),
+    limits: z.optional(z.array(LimitSchema).check(z.minLength(1), z.maxLength(MAX_LIMITS))),
+    mode: z._default(z.enum(["enforce", "shadow"], { error: "must be 'enforce' or 'shadow'" }), "enforce"),
+  })
+  .check(
+    z.superRefine((tier, ctx) => {
+      const problem = (path: Array<string | number>, message: string) =>
+        ctx.addIssue({ code: "custom", input: tier, path, message });
+      if (tier.limits === undefined) {
+        if (tier.limit === undefined) problem(["limit"], "is required (or give several under 'limits')");
+        if (tier.window === undefined) problem(["window"], "is required (or give several under 'limits')");
+        return;
+      }
+      if (tier.limit !== undefined || tier.window !== undefined) {
+        problem(["limits"], "give either 'limit' and 'window', or 'limits', not both");
+      }
+      const seen = new Set<number>();
+      tier.limits.forEach(({ window }, i) => {
+        const ms = Math.round(window * 1000);
+        if (seen.has(ms))
+          problem(["limits", i, "window"], `${window} s is already the window of another limit`);
+        seen.add(ms);
+      });
+    }),
+  );
 
 /**
  * One tier as written in config.yaml: one bucket (`limit`, `window`) or several (`limits`, e.g. a
@@ -16,50 +50,13 @@ const MAX_LIMITS = 4;
  * `enforce`, or `shadow` (decide and report, but let every request through). Compiled to the
  * one shape the Worker uses, `{ limits, mode }`.
  */
-export const TierSchema = z
-  .strictObject({
-    limit: LimitSchema.shape.limit.optional(),
-    window: LimitSchema.shape.window.optional(),
-    limits: z.array(LimitSchema).min(1).max(MAX_LIMITS).optional(),
-    mode: z.enum(["enforce", "shadow"], { error: "must be 'enforce' or 'shadow'" }).default("enforce"),
-  })
-  .superRefine((tier, ctx) => {
-    if (tier.limits === undefined) {
-      for (const field of ["limit", "window"] as const) {
-        if (tier[field] === undefined) {
-          ctx.addIssue({
-            code: "custom",
-            path: [field],
-            message: "is required (or give several under 'limits')",
-          });
-        }
-      }
-      return;
-    }
-    if (tier.limit !== undefined || tier.window !== undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["limits"],
-        message: "give either 'limit' and 'window', or 'limits', not both",
-      });
-    }
-    const windows = new Set<number>();
-    tier.limits.forEach(({ window }, i) => {
-      const ms = Math.round(window * 1000);
-      if (windows.has(ms)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["limits", i, "window"],
-          message: `${window} s is already the window of another limit`,
-        });
-      }
-      windows.add(ms);
-    });
-  })
-  .transform(({ limit, window, limits, mode }) => ({
+export const TierSchema = z.pipe(
+  TierFieldsSchema,
+  z.transform(({ limit, window, limits, mode }: z.output<typeof TierFieldsSchema>) => ({
     limits: limits ?? [{ limit: limit as number, window: window as number }],
     mode,
-  }));
+  })),
+);
 
 /**
  * The shape of `config.yaml`. Tier names end up in Redis keys and in `RateLimit` header
@@ -69,16 +66,18 @@ export const ConfigSchema = z
   .strictObject({
     tiers: z
       .record(
-        z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "tier names use A-Z, a-z, 0-9, '_', '.', '-'"),
+        z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, "tier names use A-Z, a-z, 0-9, '_', '.', '-'")),
         TierSchema,
       )
-      .refine((tiers) => Object.keys(tiers).length > 0, "at least one tier is required"),
+      .check(z.refine((tiers) => Object.keys(tiers).length > 0, "at least one tier is required")),
     default_tier: z.string(),
   })
-  .refine((config) => Object.hasOwn(config.tiers, config.default_tier), {
-    path: ["default_tier"],
-    error: "must name one of the tiers under 'tiers'",
-  });
+  .check(
+    z.refine((config) => Object.hasOwn(config.tiers, config.default_tier), {
+      path: ["default_tier"],
+      error: "must name one of the tiers under 'tiers'",
+    }),
+  );
 
 export type Limit = z.infer<typeof LimitSchema>;
 export type Tier = z.output<typeof TierSchema>;

@@ -1,5 +1,7 @@
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { HonoBase } from "hono/hono-base";
+import { RegExpRouter } from "hono/router/reg-exp-router";
 import { type NamedTier, resolveTier } from "../config/tiers.ts";
 import type { Override } from "../limiter/overrides.ts";
 import type { AppEnv } from "../services.ts";
@@ -13,7 +15,7 @@ import { apiError } from "./errors.ts";
  * state (read, reset). It exists only when `ADMIN_API_KEYS` is set, and takes only those keys.
  * Every change is logged at INFO with the admin key's index (never the key, never the identifier).
  */
-export const admin = new Hono<AppEnv>();
+export const admin = new HonoBase<AppEnv>({ router: new RegExpRouter() });
 
 admin.use(requireAdminKey);
 

@@ -1,13 +1,13 @@
-import type * as z from "zod";
+import type * as z from "zod/mini";
 import type {
   AllowedResponse,
-  CheckRequestSchema,
   ErrorResponseSchema,
   HealthyResponseSchema,
   LimitedResponse,
   UnhealthyResponseSchema,
   ValidationErrorResponseSchema,
-} from "./schemas.ts";
+} from "./response-schemas.ts";
+import type { CheckRequestSchema } from "./schemas.ts";
 
 type Example<T> = Record<string, { summary: string; value: T }>;
 type ErrorBody = z.infer<typeof ErrorResponseSchema>;

@@ -1,5 +1,5 @@
-import * as z from "zod";
-import type { Decision } from "../limiter/decision.ts";
+import * as z from "zod/mini";
+import "../zod-locale.ts";
 
 /** The most characters an identifier may have, counted in code points as JSON Schema's maxLength counts. */
 const MAX_IDENTIFIER_LENGTH = 256;
@@ -12,118 +12,47 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** The body of `POST /check`. The upper bound of `cost` is the tier's limit, checked once the tier is known. */
 export const CheckRequestSchema = z.object({
-  identifier: z
-    .string({ error: "Input should be a valid string" })
-    .min(1, "String should have at least 1 character")
-    .refine((value) => [...value].length <= MAX_IDENTIFIER_LENGTH, {
+  identifier: z.string({ error: "Input should be a valid string" }).check(
+    z.minLength(1, "String should have at least 1 character"),
+    z.refine((value) => [...value].length <= MAX_IDENTIFIER_LENGTH, {
       error: `String should have at most ${MAX_IDENTIFIER_LENGTH} characters`,
       params: { type: "string_too_long" },
-    })
-    .refine((value) => NO_CONTROL_CHARACTERS.test(value), {
+    }),
+    z.refine((value) => NO_CONTROL_CHARACTERS.test(value), {
       error: "String should not contain control characters",
       params: { type: "string_pattern_mismatch" },
-    })
+    }),
     // A lone surrogate (JSON "\ud800") is no character: Redis keys are UTF-8, where every lone
     // surrogate becomes U+FFFD, so "v\ud800", "v\udfff" and "v\ufffd" would share one bucket.
-    .refine((value) => !LONE_SURROGATE.test(value), {
+    z.refine((value) => !LONE_SURROGATE.test(value), {
       error: "String should be well-formed Unicode, without lone surrogates",
       params: { type: "string_unicode" },
-    })
+    }),
     // Refinements do not show in JSON Schema, so length and control characters are restated for the docs.
-    .meta({
+    z.meta({
       description: "Who is asking: an API key, a user id, an IP address.",
       example: "user-42",
       maxLength: MAX_IDENTIFIER_LENGTH,
       pattern: NO_CONTROL_CHARACTERS.source,
     }),
+  ),
   tier: z
-    .string({ error: "Input should be a valid string" })
-    .nullish()
-    .meta({ description: "A tier from config.yaml; the default tier when absent.", example: "free" }),
+    .nullish(z.string({ error: "Input should be a valid string" }))
+    .check(
+      z.meta({ description: "A tier from config.yaml; the default tier when absent.", example: "free" }),
+    ),
   cost: z
-    .int({ error: "Input should be a valid integer" })
-    .min(0, "Input should be greater than or equal to 0")
-    .default(1)
-    .meta({ description: "Tokens to take, up to the tier's limit; 0 peeks without taking.", example: 1 }),
+    ._default(
+      z
+        .int({ error: "Input should be a valid integer" })
+        .check(z.minimum(0, "Input should be greater than or equal to 0")),
+      1,
+    )
+    .check(
+      z.meta({ description: "Tokens to take, up to the tier's limit; 0 peeks without taking.", example: 1 }),
+    ),
 });
 
-const unixSeconds = "Unix time in seconds, millisecond precision, when the bucket is full again.";
-
-/** `POST /check` allowed it: 200. Also the fail-open answer, marked `degraded`. */
-export const AllowedResponseSchema = z
-  .object({
-    allowed: z.boolean().meta({ description: "Always true in a 200.", example: true }),
-    tokens_remaining: z
-      .int()
-      .min(0)
-      .nullable()
-      .meta({ description: "Whole tokens left after this request; null when degraded.", example: 99 }),
-    reset_at: z
-      .number()
-      .nullable()
-      .meta({ description: `${unixSeconds} Null when degraded.`, example: 1700000000.6 }),
-    limit: z.int().positive().meta({ description: "The tier's capacity, in tokens.", example: 100 }),
-    retry_after: z
-      .int()
-      .min(1)
-      .nullable()
-      .meta({ description: "Null when allowed; the same type as in `Decision`, which a 429 also uses." }),
-    degraded: z.literal(true).optional().meta({
-      description: "Present, and true, only when Redis could not answer and FAIL_MODE is open.",
-    }),
-  })
-  .meta({ title: "Allowed" });
-
-export type AllowedResponse = z.infer<typeof AllowedResponseSchema>;
-
-/** `POST /check` denied it: 429, the decision under `detail`. */
-export const LimitedResponseSchema = z
-  .object({
-    detail: z.object({
-      allowed: z.literal(false),
-      retry_after: z
-        .int()
-        .min(1)
-        .meta({ description: "Whole seconds until `cost` tokens are there; also `Retry-After`." }),
-      reset_at: z.number().meta({ description: unixSeconds }),
-      limit: z.int().positive().meta({ description: "The tier's capacity, in tokens." }),
-    }),
-  })
-  .meta({ title: "Limited" });
-
-export type LimitedResponse = z.infer<typeof LimitedResponseSchema>;
-
-/** The original service's error shape: 400, 401, 413, 503. */
-export const ErrorResponseSchema = z.object({ detail: z.string() }).meta({ title: "Error" });
-
-/** One entry of a 422 answer, in FastAPI's shape. */
-export const ValidationIssueSchema = z.object({
-  loc: z
-    .array(z.union([z.string(), z.int()]))
-    .meta({ description: "Where the problem is, from `body` down.", example: ["body", "identifier"] }),
-  msg: z.string().meta({ example: "Field required" }),
-  type: z.string().meta({ description: "pydantic's name for the problem.", example: "missing" }),
-});
-
-export type ValidationIssue = z.infer<typeof ValidationIssueSchema>;
-
-/** 422: the body broke the request schema, in FastAPI's shape. */
-export const ValidationErrorResponseSchema = z
-  .object({ detail: z.array(ValidationIssueSchema) })
-  .meta({ title: "ValidationError" });
-
-/** `GET /health` when Redis answered PING in time: 200. */
-export const HealthyResponseSchema = z
-  .object({ status: z.literal("ok"), redis: z.literal("connected") })
-  .meta({ title: "Healthy" });
-
-/** `GET /health` when it did not: 503. */
-export const UnhealthyResponseSchema = z
-  .object({ status: z.literal("degraded"), redis: z.literal("disconnected") })
-  .meta({ title: "Unhealthy" });
-
-// Compile-time ties between the documented shapes and the code's own types: drift fails the type check.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type LimitedDetail = LimitedResponse["detail"];
-true satisfies Same<Decision, AllowedResponse>;
-true satisfies LimitedDetail extends Pick<Decision, keyof LimitedDetail> ? true : false;
+// What the Worker answers is described in ./response-schemas.ts, for the docs and the tests only: the
+// Worker builds its answers without them, so they stay out of its script.
+export type { ValidationIssue } from "./response-schemas.ts";

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, inject, it } from "vitest";
-import type * as z from "zod";
+import type * as z from "zod/mini";
 import {
   AllowedResponseSchema,
   ErrorResponseSchema,
@@ -8,7 +8,7 @@ import {
   LimitedResponseSchema,
   UnhealthyResponseSchema,
   ValidationErrorResponseSchema,
-} from "../../src/http/schemas.ts";
+} from "../../src/http/response-schemas.ts";
 import { checkRequest, fetchWith, postCheck, unique } from "./helpers.ts";
 
 interface Example {
@@ -46,7 +46,7 @@ async function openApi(): Promise<OpenApiDocument> {
   return response.json();
 }
 
-const SCHEMA_OF_REF: Record<string, z.ZodType> = {
+const SCHEMA_OF_REF: Record<string, z.ZodMiniType> = {
   "#/components/schemas/Allowed": AllowedResponseSchema,
   "#/components/schemas/Limited": LimitedResponseSchema,
   "#/components/schemas/Error": ErrorResponseSchema,
@@ -56,7 +56,7 @@ const SCHEMA_OF_REF: Record<string, z.ZodType> = {
 };
 
 /** Parses a body with a documented schema; extra fields, which parsing drops, fail the comparison. */
-function expectShape(schema: z.ZodType, body: unknown) {
+function expectShape(schema: z.ZodMiniType, body: unknown) {
   expect(schema.parse(body)).toEqual(body);
 }
 
@@ -84,7 +84,7 @@ describe("GET /openapi.json", () => {
         expect(schema, `${path} ${status} names a known schema`).toBeDefined();
         const examples = Object.values(media?.examples ?? {});
         expect(examples.length, `${path} ${status} has an example`).toBeGreaterThan(0);
-        for (const example of examples) expectShape(schema as z.ZodType, example.value);
+        for (const example of examples) expectShape(schema as z.ZodMiniType, example.value);
       }
     }
   });

@@ -1,0 +1,147 @@
+import * as z from "zod/mini";
+import { examples, headerExamples } from "./openapi-examples.ts";
+import {
+  AllowedResponseSchema,
+  ErrorResponseSchema,
+  HealthyResponseSchema,
+  LimitedResponseSchema,
+  UnhealthyResponseSchema,
+  ValidationErrorResponseSchema,
+} from "./response-schemas.ts";
+import { CheckRequestSchema } from "./schemas.ts";
+
+/** The JSON Schema of a zod schema, as OpenAPI 3.1 (JSON Schema 2020-12) embeds it. */
+function jsonSchema(schema: z.ZodMiniType): Record<string, unknown> {
+  const { $schema: _dialect, ...embedded } = z.toJSONSchema(schema, {
+    target: "draft-2020-12",
+    io: "input",
+    // zod bounds every integer by Number.MAX_SAFE_INTEGER; said on every field, that is only noise.
+    override({ jsonSchema }) {
+      if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+      if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+    },
+  });
+  return embedded;
+}
+
+const ref = (kind: "schemas" | "headers", name: string) => ({ $ref: `#/components/${kind}/${name}` });
+
+/** A JSON answer: its schema by name and its examples, each `{ summary, value }`. */
+function jsonContent(schema: string, named: Record<string, { summary: string; value: unknown }>) {
+  return { "application/json": { schema: ref("schemas", schema), examples: named } };
+}
+
+const RATE_LIMIT_HEADERS = [
+  "RateLimit-Policy",
+  "RateLimit",
+  "RateLimit-Limit",
+  "RateLimit-Remaining",
+  "RateLimit-Reset",
+];
+const headerRefs = (names: string[]) => Object.fromEntries(names.map((name) => [name, ref("headers", name)]));
+
+/**
+ * The OpenAPI 3.1 document, built from the zod schemas. Build time only: scripts/compile-openapi.ts
+ * renders it into src/http/openapi.generated.ts, so the Worker ships the JSON text and not zod's
+ * JSON Schema generator.
+ */
+export function buildOpenApiDocument() {
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Rate limiter",
+      version: "1.0.0",
+      description:
+        "A token-bucket rate limiter on Cloudflare Workers, its buckets in Redis. Ask `POST /check` " +
+        "before doing the work a caller asked for; `GET /health` says whether Redis answers.",
+    },
+    // Relative: "Try it out" calls the Worker that served these docs, wherever it runs.
+    servers: [{ url: "/", description: "This Worker" }],
+    paths: {
+      "/check": {
+        post: {
+          operationId: "check",
+          summary: "May this request go ahead?",
+          description:
+            "Takes `cost` tokens from the bucket of `identifier` on `tier` when it has them; otherwise " +
+            "denies and takes nothing. Answers that reached a decision carry rate-limit headers.",
+          // Optional: a bearer key is needed only when the API_KEYS secret is set.
+          security: [{}, { bearerAuth: [] }],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": { schema: jsonSchema(CheckRequestSchema), examples: examples.request },
+            },
+          },
+          responses: {
+            200: {
+              description:
+                "Allowed. When Redis cannot answer and FAIL_MODE is open: allowed, marked degraded.",
+              headers: headerRefs(RATE_LIMIT_HEADERS),
+              content: jsonContent("Allowed", examples.allowed),
+            },
+            400: {
+              description: "Unknown tier, or a body that broke off before its end (the client went away).",
+              content: jsonContent("Error", examples.invalidTier),
+            },
+            401: {
+              description: "API_KEYS is set and the request has no valid `Authorization: Bearer <key>`.",
+              headers: headerRefs(["WWW-Authenticate"]),
+              content: jsonContent("Error", examples.unauthorized),
+            },
+            413: { description: "Body over 4 KiB.", content: jsonContent("Error", examples.tooLarge) },
+            422: {
+              description:
+                "The body breaks the request schema: malformed JSON, bytes that are not UTF-8, wrong " +
+                "types, missing identifier, an identifier with control characters or lone surrogates, " +
+                "cost out of range, or a content type other than JSON.",
+              content: jsonContent("ValidationError", examples.invalidBody),
+            },
+            429: {
+              description: "Denied: fewer than `cost` tokens are left. Nothing was taken.",
+              headers: headerRefs([...RATE_LIMIT_HEADERS, "Retry-After"]),
+              content: jsonContent("Limited", examples.limited),
+            },
+            503: {
+              description: "Redis cannot answer and FAIL_MODE is closed.",
+              headers: headerRefs(["Retry-After"]),
+              content: jsonContent("Error", examples.unavailable),
+            },
+          },
+        },
+      },
+      "/health": {
+        get: {
+          operationId: "health",
+          summary: "Does Redis answer?",
+          description: "A Redis `PING` through the REST endpoint, within the deadline. Never a hang.",
+          responses: {
+            200: { description: "Redis answered.", content: jsonContent("Healthy", examples.healthy) },
+            503: {
+              description: "Redis did not answer.",
+              content: jsonContent("Unhealthy", examples.unhealthy),
+            },
+          },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        Allowed: jsonSchema(AllowedResponseSchema),
+        Limited: jsonSchema(LimitedResponseSchema),
+        Error: jsonSchema(ErrorResponseSchema),
+        ValidationError: jsonSchema(ValidationErrorResponseSchema),
+        Healthy: jsonSchema(HealthyResponseSchema),
+        Unhealthy: jsonSchema(UnhealthyResponseSchema),
+      },
+      headers: headerExamples,
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          description: "One of the keys in the API_KEYS secret; not needed when API_KEYS is unset.",
+        },
+      },
+    },
+  };
+}
