@@ -13,20 +13,12 @@ import { type Bundle, buildPeer, buildThisWorker } from "./builds.ts";
 import type { Job, JobResult } from "./load.ts";
 import { BUDGET_MS, parseOptions } from "./options.ts";
 import { measureOutage } from "./outage.ts";
-import { connectRedisStats, totalCalls } from "./redis-stats.ts";
-import {
-  formatJob,
-  formatWorkloadTable,
-  LEGEND,
-  type Measured,
-  WORKER_NAMES,
-  type WorkerName,
-} from "./report.ts";
+import { connectRedisStats } from "./redis-stats.ts";
+import { formatWorkloadTable, LEGEND, WORKER_NAMES, type WorkerName } from "./report.ts";
+import { runRounds } from "./rounds.ts";
 import { patchUpstashRatelimit, SHEBANG } from "./upstash-patch.ts";
 import { deployedVars, type RunningWorker, startWorker } from "./workers.ts";
 import { describeWorkload, WORKLOADS } from "./workloads.ts";
-
-const WARM_UP = { requests: 2000, maxMs: 1500 };
 
 /** SCRIPT LOAD through the REST endpoint, so the floor's EVALSHA never meets NOSCRIPT. */
 async function loadScript(rest: { url: string; token: string }): Promise<void> {
@@ -39,7 +31,7 @@ async function loadScript(rest: { url: string; token: string }): Promise<void> {
 }
 
 async function main() {
-  const { requests, concurrency, rounds } = parseOptions();
+  const options = parseOptions();
   const stops: Array<() => Promise<unknown>> = [];
   let stopping: Promise<void> | undefined;
   const stopAll = () => {
@@ -95,54 +87,17 @@ async function main() {
       const [result] = (await once(load, "message")) as [JobResult];
       return result;
     };
-    const decide = (worker: WorkerName, workload: (typeof WORKLOADS)[number], limits: typeof WARM_UP) =>
-      run({
-        url: workers[worker].checkUrl,
-        workload,
-        concurrency,
-        okStatuses: [200, 429],
-        offset: 0,
-        ...limits,
-      });
-
-    console.log(`warm-up: up to ${WARM_UP.requests} requests per Worker and workload`);
-    for (const workload of WORKLOADS) {
-      for (const worker of WORKER_NAMES) {
-        const result = await decide(worker, workload, WARM_UP);
-        if (result.errors > 0) throw new Error(`warm-up of ${worker}: ${result.firstError}`);
-      }
-    }
-
-    const maxMs = BUDGET_MS / (rounds * WORKLOADS.length * WORKER_NAMES.length);
-    console.log(
-      `${rounds} rounds, ${concurrency} connections, each job up to ${requests} requests or ${maxMs / 1000} s`,
-    );
-    const table = WORKLOADS.map(() => [] as Array<Record<WorkerName, Measured>>);
-    for (let round = 1; round <= rounds; round++) {
-      const order = WORKER_NAMES.map(
-        (_, i) => WORKER_NAMES[(i + round - 1) % WORKER_NAMES.length] as WorkerName,
-      );
-      for (const [w, workload] of WORKLOADS.entries()) {
-        const row = {} as Record<WorkerName, Measured>;
-        for (const worker of order) {
-          await stats.reset();
-          const result = await decide(worker, workload, { requests, maxMs });
-          row[worker] = { ...result, commands: totalCalls(await stats.read()) };
-          console.log(formatJob(round, workload.name, worker, row[worker]));
-          if (result.errors > 0) throw new Error("requests failed (see above): no figures from this run.");
-        }
-        table[w]?.push(row);
-      }
-    }
+    const checkUrls = Object.fromEntries(WORKER_NAMES.map((name) => [name, workers[name].checkUrl]));
+    const table = await runRounds(checkUrls as Record<WorkerName, string>, run, stats, options, BUDGET_MS);
 
     const gzip = Object.fromEntries(WORKER_NAMES.map((name) => [name, bundles[name].gzipBytes]));
     for (const [w, workload] of WORKLOADS.entries()) {
-      const title = `\n${describeWorkload(workload)}: ${rounds} rounds, ${concurrency} connections`;
+      const title = `\n${describeWorkload(workload)}: ${options.rounds} rounds, ${options.concurrency} connections`;
       console.log(formatWorkloadTable(title, table[w] ?? [], gzip as Record<WorkerName, number>));
     }
     console.log(`\n${LEGEND}`);
     console.log("\noutage (this Worker, REST endpoint refusing connections):");
-    for (const line of await measureOutage(ours.script, run, concurrency)) console.log(line);
+    for (const line of await measureOutage(ours.script, run, options.concurrency)) console.log(line);
   } catch (error) {
     console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;
