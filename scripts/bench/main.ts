@@ -62,7 +62,7 @@ async function main() {
     ]);
     console.log(
       `@upstash/ratelimit ${patch.version}, patched in the bundle only: removed "${SHEBANG.trim()}" from ` +
-        `${patch.stripped} Lua scripts (stock Redis 7 rejects that flag) and replaced their ${patch.rehashed} ` +
+        `${patch.stripped} Lua scripts (stock Redis 7 rejects that flag) and replaced their ${patch.rehashed.length} ` +
         "hard-coded SHA-1s with those of the shortened scripts.",
     );
     const bundles: Record<WorkerName, Bundle> = { "this Worker": ours, floor, "@upstash/ratelimit": upstash };

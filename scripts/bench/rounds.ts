@@ -49,8 +49,11 @@ export async function runRounds(
       for (const worker of order) {
         await stats.reset();
         const result = await decide(worker, workload, { requests, maxMs });
-        row[worker] = { ...result, commands: totalCalls(await stats.read()) };
+        const counts = await stats.read();
+        row[worker] = { ...result, commands: totalCalls(counts) };
         console.log(formatJob(round, workload.name, worker, row[worker]));
+        // EVAL only follows a NOSCRIPT: for the peer, a sign that its SHA-1s were not patched right.
+        if (counts.eval) console.log(`  ${worker} sent ${counts.eval} EVALs after NOSCRIPT`);
         if (result.errors > 0) throw new Error("requests failed (see above): no figures from this run.");
       }
       table[w]?.push(row);

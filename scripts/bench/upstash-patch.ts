@@ -21,8 +21,8 @@ export interface UpstashPatch {
   version: string;
   /** Scripts that lost the shebang line. */
   stripped: number;
-  /** Hard-coded SHA-1s replaced by those of the stripped scripts. */
-  rehashed: number;
+  /** The scripts that had the line, as the package ships them, with their old and new SHA-1s. */
+  rehashed: Array<{ script: string; hash: string; newHash: string }>;
   plugin: Plugin;
 }
 
@@ -52,17 +52,18 @@ export function patchUpstashRatelimit(): UpstashPatch {
   const require = createRequire(import.meta.url);
   const cjsFile = require.resolve("@upstash/ratelimit");
   const { version } = require("@upstash/ratelimit/package.json") as { version: string };
-  const newHash = new Map<string, string>();
+  const rehashed: UpstashPatch["rehashed"] = [];
   for (const { script, hash } of scriptTable(readFileSync(cjsFile, "utf8"), cjsFile)) {
     if (sha1(script) !== hash)
       throw new Error(`@upstash/ratelimit ${version}: ${hash} is not its script's SHA-1`);
-    if (script.startsWith(SHEBANG)) newHash.set(hash, sha1(script.slice(SHEBANG.length)));
+    if (script.startsWith(SHEBANG))
+      rehashed.push({ script, hash, newHash: sha1(script.slice(SHEBANG.length)) });
   }
 
   const patch: UpstashPatch = {
     version,
     stripped: 0,
-    rehashed: 0,
+    rehashed,
     plugin: {
       name: "strip-upstash-ratelimit-shebang",
       setup(build) {
@@ -70,14 +71,13 @@ export function patchUpstashRatelimit(): UpstashPatch {
           let source = readFileSync(args.path, "utf8");
           patch.stripped = source.split(SHEBANG).length - 1;
           source = source.replaceAll(SHEBANG, "");
-          for (const [from, to] of newHash) {
-            if (!source.includes(`"${from}"`)) throw new Error(`${args.path}: SHA-1 ${from} not found`);
-            source = source.replaceAll(`"${from}"`, `"${to}"`);
+          for (const { hash, newHash } of rehashed) {
+            if (!source.includes(`"${hash}"`)) throw new Error(`${args.path}: SHA-1 ${hash} not found`);
+            source = source.replaceAll(`"${hash}"`, `"${newHash}"`);
           }
-          patch.rehashed = newHash.size;
-          if (patch.stripped !== newHash.size) {
+          if (patch.stripped !== rehashed.length) {
             throw new Error(
-              `${args.path}: ${patch.stripped} shebangs but ${newHash.size} hashed scripts with one`,
+              `${args.path}: ${patch.stripped} shebangs but ${rehashed.length} hashed scripts with one`,
             );
           }
           return { contents: source, loader: "js" };
