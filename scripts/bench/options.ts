@@ -8,7 +8,7 @@ export const USAGE = `Usage: npm run bench -- [--requests N] [--concurrency C] [
   --requests N     most requests per Worker, workload and round (default 20000; each also stops
                    at its share of the ${BUDGET_MS / 1000} s measuring budget)
   --concurrency C  connections, each with one request in flight (default 32)
-  --rounds R       rounds; each runs both workloads against all three Workers (default 8)`;
+  --rounds R       rounds; each runs both workloads against all three Workers (default 12)`;
 
 export interface BenchOptions {
   requests: number;
@@ -48,6 +48,6 @@ export function parseOptions(): BenchOptions {
   return {
     requests: integer("requests", values.requests, 20_000, 1_000_000),
     concurrency: integer("concurrency", values.concurrency, 32, 256),
-    rounds: integer("rounds", values.rounds, 8, 100),
+    rounds: integer("rounds", values.rounds, 12, 100),
   };
 }
