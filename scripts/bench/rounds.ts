@@ -35,7 +35,7 @@ export async function runRounds(
     }
   }
 
-  const maxMs = budgetMs / (rounds * WORKLOADS.length * WORKER_NAMES.length);
+  const maxMs = Math.round(budgetMs / (rounds * WORKLOADS.length * WORKER_NAMES.length));
   console.log(
     `${rounds} rounds, ${concurrency} connections, each job up to ${requests} requests or ${maxMs} ms`,
   );
