@@ -1,0 +1,109 @@
+/**
+ * `npm run bench`: this project's Worker side by side with the floor (one bare EVALSHA per request) and a
+ * Worker built on @upstash/ratelimit, all three bundled as deployed, each in workerd, against one
+ * redis-server behind the project's REST server. Both workloads run against all three Workers in
+ * alternating rounds (A B C, B C A, C A B, ...), so the machine's noise hits all alike, and the results are
+ * given as ratios, which carry over between machines better than absolute figures. See README.md here.
+ */
+import { once } from "node:events";
+import { Worker } from "node:worker_threads";
+import { TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
+import { startLocalRedisRest } from "../local-redis.ts";
+import { type Bundle, buildPeer, buildThisWorker } from "./builds.ts";
+import type { Job, JobResult } from "./load.ts";
+import { BUDGET_MS, parseOptions } from "./options.ts";
+import { measureOutage } from "./outage.ts";
+import { connectRedisStats } from "./redis-stats.ts";
+import { formatWorkloadTable, LEGEND, WORKER_NAMES, type WorkerName } from "./report.ts";
+import { runRounds } from "./rounds.ts";
+import { patchUpstashRatelimit, SHEBANG } from "./upstash-patch.ts";
+import { deployedVars, type RunningWorker, startWorker } from "./workers.ts";
+import { describeWorkload, WORKLOADS } from "./workloads.ts";
+
+/** SCRIPT LOAD through the REST endpoint, so the floor's EVALSHA never meets NOSCRIPT. */
+async function loadScript(rest: { url: string; token: string }): Promise<void> {
+  const response = await fetch(rest.url, {
+    method: "POST",
+    headers: { authorization: `Bearer ${rest.token}`, "content-type": "application/json" },
+    body: JSON.stringify(["SCRIPT", "LOAD", TOKEN_BUCKET_SCRIPT]),
+  });
+  if (response.status !== 200) throw new Error(`SCRIPT LOAD: ${response.status} ${await response.text()}`);
+}
+
+async function main() {
+  const options = parseOptions();
+  const stops: Array<() => Promise<unknown>> = [];
+  let stopping: Promise<void> | undefined;
+  const stopAll = () => {
+    stopping ??= (async () => {
+      for (const stop of stops.reverse()) await stop().catch(() => {});
+    })();
+    return stopping;
+  };
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
+    process.on(signal, () => void stopAll().finally(() => process.exit(code)));
+  }
+
+  try {
+    const redis = await startLocalRedisRest();
+    stops.push(redis.stop);
+    const stats = connectRedisStats(redis.redisUrl);
+    stops.push(stats.close);
+    const abortBuild = new AbortController();
+    stops.push(async () => abortBuild.abort());
+    const patch = patchUpstashRatelimit();
+    const [ours, floor, upstash] = await Promise.all([
+      buildThisWorker(abortBuild.signal),
+      buildPeer("floor-worker.ts"),
+      buildPeer("upstash-worker.ts", [patch.plugin]),
+    ]);
+    console.log(
+      `@upstash/ratelimit ${patch.version}, patched in the bundle only: removed "${SHEBANG.trim()}" from ` +
+        `${patch.stripped} Lua scripts (stock Redis 7 rejects that flag) and replaced their ${patch.rehashed.length} ` +
+        "hard-coded SHA-1s with those of the shortened scripts.",
+    );
+    const bundles: Record<WorkerName, Bundle> = { "this Worker": ours, floor, "@upstash/ratelimit": upstash };
+    await loadScript(redis);
+
+    const rest = { UPSTASH_REDIS_REST_URL: redis.url, UPSTASH_REDIS_REST_TOKEN: redis.token };
+    const ourVars = { ...deployedVars, ...rest, LOG_LEVEL: "ERROR" };
+    const workers = {} as Record<WorkerName, RunningWorker>;
+    for (const [name, vars] of [
+      ["this Worker", ourVars],
+      ["floor", rest],
+      ["@upstash/ratelimit", rest],
+    ] as const) {
+      workers[name] = await startWorker(name.replace(/\W+/g, "-"), bundles[name].script, vars);
+      stops.push(() => workers[name].dispose());
+    }
+
+    const load = new Worker(new URL("./load.ts", import.meta.url));
+    stops.push(() => load.terminate());
+    const run = async (job: Job) => {
+      load.postMessage(job);
+      const [result] = (await once(load, "message")) as [JobResult];
+      return result;
+    };
+    const checkUrls = Object.fromEntries(WORKER_NAMES.map((name) => [name, workers[name].checkUrl]));
+    const table = await runRounds(checkUrls as Record<WorkerName, string>, run, stats, options, BUDGET_MS);
+
+    const gzip = Object.fromEntries(WORKER_NAMES.map((name) => [name, bundles[name].gzipBytes]));
+    for (const [w, workload] of WORKLOADS.entries()) {
+      const title = `\n${describeWorkload(workload)}: ${options.rounds} rounds, ${options.concurrency} connections`;
+      console.log(formatWorkloadTable(title, table[w] ?? [], gzip as Record<WorkerName, number>));
+    }
+    console.log(`\n${LEGEND}`);
+    console.log("\noutage (this Worker, REST endpoint refusing connections):");
+    for (const line of await measureOutage(ours.script, run, options.concurrency)) console.log(line);
+  } catch (error) {
+    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  } finally {
+    await stopAll();
+  }
+}
+
+await main();

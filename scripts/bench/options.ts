@@ -1,0 +1,53 @@
+/** The bench's command-line flags. */
+import { parseArgs } from "node:util";
+
+/** Measuring time of all rounds together; builds, startup, warm-up and the outage add ~30 s. */
+export const BUDGET_MS = 60_000;
+
+export const USAGE = `Usage: npm run bench -- [--requests N] [--concurrency C] [--rounds R]
+  --requests N     most requests per Worker, workload and round (default 20000; each also stops
+                   at its share of the ${BUDGET_MS / 1000} s measuring budget)
+  --concurrency C  connections, each with one request in flight (default 32)
+  --rounds R       rounds; each runs both workloads against all three Workers (default 12)`;
+
+export interface BenchOptions {
+  requests: number;
+  concurrency: number;
+  rounds: number;
+}
+
+/** Reads process.argv; prints the usage and exits on --help or a bad flag. */
+export function parseOptions(): BenchOptions {
+  const fail = (message: string): never => {
+    process.stderr.write(`bench: ${message}\n\n${USAGE}\n`);
+    process.exit(2);
+  };
+  const integer = (name: string, text: string | undefined, fallback: number, max: number) => {
+    const value = Number(text ?? fallback);
+    if (!Number.isInteger(value) || value < 1 || value > max)
+      fail(`--${name} must be an integer from 1 to ${max}`);
+    return value;
+  };
+  let values: { requests?: string; concurrency?: string; rounds?: string; help?: boolean } = {};
+  try {
+    ({ values } = parseArgs({
+      options: {
+        requests: { type: "string" },
+        concurrency: { type: "string" },
+        rounds: { type: "string" },
+        help: { type: "boolean" },
+      },
+    }));
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  return {
+    requests: integer("requests", values.requests, 20_000, 1_000_000),
+    concurrency: integer("concurrency", values.concurrency, 32, 256),
+    rounds: integer("rounds", values.rounds, 12, 100),
+  };
+}

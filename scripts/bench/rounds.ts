@@ -1,0 +1,63 @@
+/**
+ * The measuring itself: a warm-up (scripts loaded, connections open, the hot bucket drained), then rounds
+ * in which every Worker gets every workload, the Workers' order turning each round (A B C, B C A, C A B) so
+ * that no Worker always runs first or last. Redis's command counters are reset before each job and read
+ * after it.
+ */
+import type { Job, JobResult } from "./load.ts";
+import type { BenchOptions } from "./options.ts";
+import type { RedisStats } from "./redis-stats.ts";
+import { totalCalls } from "./redis-stats.ts";
+import { formatJob, type Measured, WORKER_NAMES, type WorkerName } from "./report.ts";
+import { WORKLOADS, type Workload } from "./workloads.ts";
+
+const WARM_UP = { requests: 2000, maxMs: 1500 };
+
+/** `table[w][round][worker]`: what each job measured, per workload (in WORKLOADS order). */
+export type RoundsTable = Array<Array<Record<WorkerName, Measured>>>;
+
+/** Runs the warm-up and the rounds, printing one line per job; throws if any request failed. */
+export async function runRounds(
+  checkUrls: Record<WorkerName, string>,
+  run: (job: Job) => Promise<JobResult>,
+  stats: RedisStats,
+  { requests, concurrency, rounds }: BenchOptions,
+  budgetMs: number,
+): Promise<RoundsTable> {
+  const decide = (worker: WorkerName, workload: Workload, limits: { requests: number; maxMs: number }) =>
+    run({ url: checkUrls[worker], workload, concurrency, okStatuses: [200, 429], offset: 0, ...limits });
+
+  console.log(`warm-up: up to ${WARM_UP.requests} requests per Worker and workload`);
+  for (const workload of WORKLOADS) {
+    for (const worker of WORKER_NAMES) {
+      const result = await decide(worker, workload, WARM_UP);
+      if (result.errors > 0) throw new Error(`warm-up of ${worker}: ${result.firstError}`);
+    }
+  }
+
+  const maxMs = Math.round(budgetMs / (rounds * WORKLOADS.length * WORKER_NAMES.length));
+  console.log(
+    `${rounds} rounds, ${concurrency} connections, each job up to ${requests} requests or ${maxMs} ms`,
+  );
+  const table: RoundsTable = WORKLOADS.map(() => []);
+  for (let round = 1; round <= rounds; round++) {
+    const order = WORKER_NAMES.map(
+      (_, i) => WORKER_NAMES[(i + round - 1) % WORKER_NAMES.length] as WorkerName,
+    );
+    for (const [w, workload] of WORKLOADS.entries()) {
+      const row = {} as Record<WorkerName, Measured>;
+      for (const worker of order) {
+        await stats.reset();
+        const result = await decide(worker, workload, { requests, maxMs });
+        const counts = await stats.read();
+        row[worker] = { ...result, commands: totalCalls(counts) };
+        console.log(formatJob(round, workload.name, worker, row[worker]));
+        // EVAL only follows a NOSCRIPT: for the peer, a sign that its SHA-1s were not patched right.
+        if (counts.eval) console.log(`  ${worker} sent ${counts.eval} EVALs after NOSCRIPT`);
+        if (result.errors > 0) throw new Error("requests failed (see above): no figures from this run.");
+      }
+      table[w]?.push(row);
+    }
+  }
+  return table;
+}
