@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { adminPaths, adminSchemas } from "./openapi-admin.ts";
 import { examples, headerExamples } from "./openapi-examples.ts";
 import {
   AllowedResponseSchema,
@@ -114,16 +115,19 @@ export function buildOpenApiDocument() {
         get: {
           operationId: "health",
           summary: "Does Redis answer?",
-          description: "A Redis `PING` through the REST endpoint, within the deadline. Never a hang.",
+          description:
+            "A Redis `PING` through the REST endpoint, within the deadline. Never a hang. While this " +
+            "isolate's circuit breaker is open, answers 503 at once without asking Redis.",
           responses: {
             200: { description: "Redis answered.", content: jsonContent("Healthy", examples.healthy) },
             503: {
-              description: "Redis did not answer.",
+              description: "Redis did not answer, or the circuit breaker is open.",
               content: jsonContent("Unhealthy", examples.unhealthy),
             },
           },
         },
       },
+      ...adminPaths,
     },
     components: {
       schemas: {
@@ -133,6 +137,9 @@ export function buildOpenApiDocument() {
         ValidationError: jsonSchema(ValidationErrorResponseSchema),
         Healthy: jsonSchema(HealthyResponseSchema),
         Unhealthy: jsonSchema(UnhealthyResponseSchema),
+        ...Object.fromEntries(
+          Object.entries(adminSchemas).map(([name, schema]) => [name, jsonSchema(schema)]),
+        ),
       },
       headers: headerExamples,
       securitySchemes: {
@@ -140,6 +147,12 @@ export function buildOpenApiDocument() {
           type: "http",
           scheme: "bearer",
           description: "One of the keys in the API_KEYS secret; not needed when API_KEYS is unset.",
+        },
+        adminAuth: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "One of the keys in the ADMIN_API_KEYS secret (the admin API exists only when it is set).",
         },
       },
     },

@@ -34,6 +34,22 @@ export const AllowedResponseSchema = z
       .check(
         z.meta({ description: "Present, and true, only when Redis could not answer and FAIL_MODE is open." }),
       ),
+    exempt: z
+      .optional(z.literal(true))
+      .check(
+        z.meta({ description: "Present, and true, when an operator's override exempts this identifier." }),
+      ),
+    shadow: z.optional(z.literal(true)).check(
+      z.meta({
+        description: "Present, and true, on a tier in shadow mode: let through whatever `would_allow` says.",
+      }),
+    ),
+    would_allow: z
+      .optional(z.boolean())
+      .check(z.meta({ description: "Shadow mode: what an enforcing tier would have answered." })),
+    would_retry_after: z
+      .optional(z.nullable(z.int().check(z.minimum(1))))
+      .check(z.meta({ description: "Shadow mode: the `retry_after` an enforcing tier would have given." })),
   })
   .check(z.meta({ title: "Allowed" }));
 
@@ -86,11 +102,21 @@ export const HealthyResponseSchema = z
 
 /** `GET /health` when it did not: 503. */
 export const UnhealthyResponseSchema = z
-  .object({ status: z.literal("degraded"), redis: z.literal("disconnected") })
+  .object({
+    status: z.literal("degraded"),
+    redis: z.literal("disconnected"),
+    circuit: z.optional(z.enum(["open", "half-open"])).check(
+      z.meta({
+        description:
+          "Present when this isolate's circuit breaker is not closed: `open` answers at once without asking Redis.",
+      }),
+    ),
+  })
   .check(z.meta({ title: "Unhealthy" }));
 
 // Compile-time ties between the documented shapes and the code's own types: drift fails the type check.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type LimitedDetail = LimitedResponse["detail"];
-true satisfies Same<Decision, AllowedResponse>;
+// `policies` go to the rate-limit headers and `cached` to the metrics, never into a body.
+true satisfies Same<Omit<Decision, "policies" | "cached">, AllowedResponse>;
 true satisfies LimitedDetail extends Pick<Decision, keyof LimitedDetail> ? true : false;
