@@ -8,12 +8,13 @@ export interface NamedTier extends Tier {
 
 export type { Limit };
 
+const tiers: ReadonlyMap<string, NamedTier> = new Map(
+  Object.entries(config.tiers as Record<string, Tier>).map(([name, tier]) => [name, { name, ...tier }]),
+);
+
 /** The tier a request names, or the default one when it names none; undefined for an unknown name. */
 export function resolveTier(name: string | undefined): NamedTier | undefined {
-  const tierName = name ?? config.default_tier;
-  const tiers: Record<string, Tier> = config.tiers;
-  const tier = Object.hasOwn(tiers, tierName) ? tiers[tierName] : undefined;
-  return tier && { name: tierName, ...tier };
+  return tiers.get(name ?? config.default_tier);
 }
 
 /** The most a single request may cost on a tier: the smallest of its buckets. */

@@ -17,8 +17,11 @@ export async function checkHandler(c: Context<AppEnv>) {
   if (metrics)
     c.executionCtx.waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, decision));
   const headers = rateLimitHeaders(decision, input.tier.name, nowMs);
-  if (decision.allowed) return c.json(bodyOf(decision), 200, headers);
-  return c.json(limitedBody(decision), 429, headers);
+  // A Response built at once, its headers in one record: the hot path of the Worker, where
+  // setting them one by one (as c.json does) cost a measurable share of a cached denial.
+  headers["content-type"] = "application/json";
+  if (decision.allowed) return new Response(JSON.stringify(bodyOf(decision)), { status: 200, headers });
+  return new Response(JSON.stringify(limitedBody(decision)), { status: 429, headers });
 }
 
 /** The decision as the HTTP body shows it: everything but the per-bucket detail, which is in the headers. */

@@ -1,3 +1,4 @@
+import { HTTPException } from "hono/http-exception";
 import type { Logger } from "../log.ts";
 import { invalidBody } from "./check-input.ts";
 import { apiError } from "./errors.ts";
@@ -13,30 +14,32 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
  * client's problem, not the Worker's: 400, logged at INFO. Bytes that are not UTF-8: 422.
  */
 export async function readBodyText(request: Request, maxBytes: number, log: Logger): Promise<string> {
-  const tooLarge = () => apiError(413, "Request body too large");
   // RFC 9112 6.3: with Transfer-Encoding, Content-Length says nothing about the body.
   const declared = request.headers.has("transfer-encoding") ? null : request.headers.get("content-length");
-  if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
+  if (declared !== null && Number(declared) > maxBytes) throw apiError(413, "Request body too large");
   if (request.body === null) return "";
+  // The usual case, a small body of known length: one read, no stream loop.
+  if (declared !== null) return decode(await readOrRefuse(() => request.arrayBuffer(), log));
 
+  return decode(
+    await readOrRefuse(() => readChunked(request.body as ReadableStream<Uint8Array>, maxBytes), log),
+  );
+}
+
+/** A chunked body, counted as it streams and refused once past `maxBytes`. */
+async function readChunked(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = request.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) break;
-      chunks.push(value);
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      reader.cancel().catch(() => {});
+      throw apiError(413, "Request body too large");
     }
-  } catch (error) {
-    log.info("request body could not be read", { error: String(error).slice(0, 200) });
-    throw apiError(400, "Request body could not be read");
-  }
-  if (size > maxBytes) {
-    reader.cancel().catch(() => {});
-    throw tooLarge();
+    chunks.push(value);
   }
 
   const bytes = new Uint8Array(size);
@@ -45,6 +48,21 @@ export async function readBodyText(request: Request, maxBytes: number, log: Logg
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
+  return bytes;
+}
+
+/** Reads the body; one that breaks off (the client hung up) is that client's problem: 400, at INFO. */
+async function readOrRefuse<T>(read: () => Promise<T>, log: Logger): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof HTTPException) throw error;
+    log.info("request body could not be read", { error: String(error).slice(0, 200) });
+    throw apiError(400, "Request body could not be read");
+  }
+}
+
+function decode(bytes: ArrayBuffer | Uint8Array): string {
   try {
     return utf8.decode(bytes);
   } catch {

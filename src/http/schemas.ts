@@ -14,7 +14,8 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 export const CheckRequestSchema = z.object({
   identifier: z.string({ error: "Input should be a valid string" }).check(
     z.minLength(1, "String should have at least 1 character"),
-    z.refine((value) => [...value].length <= MAX_IDENTIFIER_LENGTH, {
+    // Code points, not UTF-16 units; never more of them than units, so most strings skip the count.
+    z.refine((value) => value.length <= MAX_IDENTIFIER_LENGTH || [...value].length <= MAX_IDENTIFIER_LENGTH, {
       error: `String should have at most ${MAX_IDENTIFIER_LENGTH} characters`,
       params: { type: "string_too_long" },
     }),

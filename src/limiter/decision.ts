@@ -51,9 +51,17 @@ export interface LimitMs {
   windowMs: number;
 }
 
-/** Limits in the script's text form, `<capacity>:<window ms>` joined by ','. */
-export const limitsText = (limits: readonly Limit[]) =>
-  limits.map(({ limit, window }) => `${limit}:${Math.round(window * 1000)}`).join(",");
+const texts = new WeakMap<readonly Limit[], string>();
+
+/** Limits in the script's text form, `<capacity>:<window ms>` joined by ','; made once per list. */
+export function limitsText(limits: readonly Limit[]): string {
+  let text = texts.get(limits);
+  if (text === undefined) {
+    text = limits.map(({ limit, window }) => `${limit}:${Math.round(window * 1000)}`).join(",");
+    texts.set(limits, text);
+  }
+  return text;
+}
 
 /** The script's text form of limits, read back; empty for `exempt`. */
 export function parseLimits(text: string): LimitMs[] {

@@ -43,8 +43,9 @@ export interface RedisEndpoint {
 /**
  * One `@upstash/redis` client and one script per environment, so the script's SHA-1 is computed
  * once. Its HTTP step is ours (through the client's `use` hook), for what the client's own does
- * not give: the endpoint's status code, to retry only what may be transient; a bounded fetch (the
- * whole deadline, at most; the deadline race answers sooner); error text cut to a sane length.
+ * not give: the endpoint's status code, to retry only what may be transient; error text cut to a
+ * sane length. The fetch itself takes no timer: the deadline race (deadline.ts) answers on time,
+ * and workerd ends a fetch left behind when its request ends.
  * The client's retries are off: ours run inside the deadline (deadline.ts).
  */
 export function createRedisEndpoint(settings: Settings): RedisEndpoint {
@@ -60,12 +61,7 @@ export function createRedisEndpoint(settings: Settings): RedisEndpoint {
     automaticDeserialization: false,
   });
   redis.use((request) =>
-    postCommand(
-      request,
-      settings.UPSTASH_REDIS_REST_URL,
-      settings.UPSTASH_REDIS_REST_TOKEN,
-      settings.REDIS_TIMEOUT_MS,
-    ),
+    postCommand(request, settings.UPSTASH_REDIS_REST_URL, settings.UPSTASH_REDIS_REST_TOKEN),
   );
   const script = redis.createScript(TOKEN_BUCKET_SCRIPT);
   return {
@@ -79,13 +75,11 @@ async function postCommand<T>(
   request: UpstashRequest,
   url: string,
   token: string,
-  timeoutMs: number,
 ): Promise<UpstashResponse<T>> {
   const response = await fetch([url.replace(/\/$/, ""), ...(request.path ?? [])].join("/"), {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: JSON.stringify(request.body),
-    signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await response.text();
   let body: unknown;
