@@ -1,7 +1,8 @@
 /**
  * This Worker while Redis cannot be reached: its REST URL points at a port nobody listens on, so every call
  * is refused at once. A few requests one by one first (the circuit breaker opens after 3 failed calls),
- * then a burst whose latency is what callers see during an outage, under FAIL_MODE open and closed.
+ * then requests one at a time (the answer's own time) and a burst (what callers see under load, queueing
+ * in workerd included), under FAIL_MODE open and closed.
  */
 import { freePort } from "../local-redis.ts";
 import type { Job, JobResult } from "./load.ts";
@@ -10,6 +11,7 @@ import { deployedVars, startWorker } from "./workers.ts";
 import { WORKLOADS } from "./workloads.ts";
 
 const WARM_UP_REQUESTS = 5;
+const SINGLE_REQUESTS = 200;
 const BURST_REQUESTS = 1000;
 const BURST_MAX_MS = 5000;
 
@@ -42,8 +44,9 @@ export async function measureOutage(
         if (one.errors > 0) throw new Error(`outage warm-up, FAIL_MODE=${failMode}: ${one.firstError}`);
         warmUpMs.push(one.p50);
       }
+      const single = await run({ ...job, requests: SINGLE_REQUESTS, concurrency: 1, maxMs: BURST_MAX_MS });
       const burst = await run({ ...job, requests: BURST_REQUESTS, concurrency, maxMs: BURST_MAX_MS });
-      lines.push(formatOutage(failMode, warmUpMs, burst));
+      lines.push(formatOutage(failMode, warmUpMs, single, burst, concurrency));
     } finally {
       await worker.dispose();
     }

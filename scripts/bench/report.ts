@@ -87,13 +87,23 @@ export const LEGEND = [
 ].join("\n");
 
 /** One line of the outage measurement. */
-export function formatOutage(failMode: string, warmUpMs: number[], m: JobResult): string {
-  const statuses = Object.entries(m.statuses)
-    .map(([status, count]) => `${count} x ${status}`)
-    .join(", ");
-  const errors = m.errors ? `  ${m.errors} errors, first: ${m.firstError}` : "";
+export function formatOutage(
+  failMode: string,
+  warmUpMs: number[],
+  single: JobResult,
+  burst: JobResult,
+  concurrency: number,
+): string {
+  const figures = (m: JobResult) => {
+    const statuses = Object.entries(m.statuses)
+      .map(([status, count]) => `${count} x ${status}`)
+      .join(", ");
+    const errors = m.errors ? `  ${m.errors} errors, first: ${m.firstError}` : "";
+    return `${m.done} requests: p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (${statuses})${errors}`;
+  };
   return (
-    `FAIL_MODE=${failMode.padEnd(6)} warm-up ${warmUpMs.map((ms) => ms.toFixed(0)).join(", ")} ms;` +
-    ` then ${m.done} requests: p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (${statuses})${errors}`
+    `FAIL_MODE=${failMode.padEnd(6)} warm-up ${warmUpMs.map((ms) => ms.toFixed(0)).join(", ")} ms\n` +
+    `  one at a time (the answer itself): ${figures(single)}\n` +
+    `  ${concurrency} at once (with queueing in workerd): ${figures(burst)}`
   );
 }
