@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { ConfigSchema } from "../src/config/schema.ts";
+import "./zod-locale.ts";
 
 export type CompileResult = { ok: true; module: string } | { ok: false; errors: string[] };
 

@@ -1,26 +1,22 @@
 /**
- * Renders the OpenAPI document into src/http/openapi.generated.ts as JSON text, so the Worker serves a
- * constant and does not ship zod's JSON Schema generator to every isolate. Run by npm, with
- * compile-config.ts, before dev, test, typecheck and deploy: a schema change shows on the next run.
+ * Writes the OpenAPI document to static/openapi.json, which Workers static assets serve without
+ * running the Worker: the document ships neither zod's JSON Schema generator nor its own 20 KB of
+ * text in the Worker's script. Run by npm, after copy-docs-assets.ts (which clears static/), before
+ * dev, test, typecheck and deploy: a schema or config change shows on the next run.
  */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildOpenApiDocument } from "../src/http/openapi-document.ts";
 
-/** The TypeScript module holding the document as the exact text `GET /openapi.json` answers with. */
-export function renderOpenApiModule(): string {
-  const text = JSON.stringify(buildOpenApiDocument());
-  return `// Generated from src/http/openapi-document.ts by scripts/compile-openapi.ts. Do not edit.
-/** The OpenAPI 3.1 document, as JSON text. */
-export const OPENAPI_JSON = ${JSON.stringify(text)};
-`;
+/** The exact text `GET /openapi.json` answers with. */
+export function renderOpenApi(): string {
+  return JSON.stringify(buildOpenApiDocument());
 }
 
-// Usage: node scripts/compile-openapi.ts [src/http/openapi.generated.ts]
+// Usage: node scripts/compile-openapi.ts [static/openapi.json]
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [target] = process.argv.slice(2);
-  writeFileSync(
-    target ?? new URL("../src/http/openapi.generated.ts", import.meta.url),
-    renderOpenApiModule(),
-  );
+  const target = process.argv[2] ?? fileURLToPath(new URL("../static/openapi.json", import.meta.url));
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, renderOpenApi());
 }

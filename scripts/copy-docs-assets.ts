@@ -1,12 +1,13 @@
 /**
- * Copies the few files of the `swagger-ui-dist` package that /docs loads into static/, which wrangler
- * serves as Workers static assets (see [assets] in wrangler.toml), so the docs need no other host.
+ * Copies the few files of the `swagger-ui-dist` package that /docs loads into static/, with the page,
+ * its initializer and its Content-Security-Policy (src/http/docs.ts), which wrangler serves as Workers
+ * static assets (see [assets] in wrangler.toml), so the docs need no other host and no Worker code.
  * static/ is generated and git-ignored; npm runs this before dev, test, typecheck and deploy.
  */
-import { copyFileSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DOCS_ASSETS_PATH } from "../src/http/docs.ts";
+import { DOCS_ASSETS_PATH, DOCS_HEADERS, DOCS_INITIALIZER, DOCS_PAGE } from "../src/http/docs.ts";
 
 const FILES = [
   "swagger-ui.css",
@@ -28,3 +29,7 @@ const target = join(staticDir, DOCS_ASSETS_PATH);
 rmSync(staticDir, { recursive: true, force: true });
 mkdirSync(target, { recursive: true });
 for (const file of FILES) copyFileSync(join(source, file), join(target, file));
+// The page itself (served at /docs), its initializer, and the policy on the page.
+writeFileSync(join(staticDir, "docs.html"), DOCS_PAGE);
+writeFileSync(join(staticDir, "docs", "init.js"), DOCS_INITIALIZER);
+writeFileSync(join(staticDir, "_headers"), DOCS_HEADERS);

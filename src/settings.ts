@@ -1,5 +1,4 @@
 import * as z from "zod/mini";
-import "./zod-locale.ts";
 
 const integerString = (min: number, max: number, fallback: number) => {
   const error = `must be an integer from ${min} to ${max}`;
@@ -11,13 +10,16 @@ const integerString = (min: number, max: number, fallback: number) => {
   );
 };
 
+/** Whether `value` is an absolute http: or https: URL. */
+const isHttpUrl = (value: string) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
+
 /**
  * A comma-separated list of keys (several at once for rotation); none when unset or empty. Set to
  * something with no key in it (" , ") is a mistake, not a wish for an open endpoint: failing every
  * request says so, where turning keys off would not.
  */
 const keyList = z.pipe(
-  z.optional(z.string()),
+  z.optional(z.string({ error: "must be a string" })),
   z.transform((value: string | undefined, ctx) => {
     if (value === undefined || value === "") return [];
     const keys = value
@@ -42,18 +44,20 @@ const keyList = z.pipe(
  */
 export const SettingsSchema = z
   .object({
-    UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }),
+    UPSTASH_REDIS_REST_URL: z
+      .string({ error: "must be an http(s) URL" })
+      .check(z.refine(isHttpUrl, "must be an http(s) URL")),
     UPSTASH_REDIS_REST_TOKEN: z.string({ error: "is required" }).check(z.minLength(1, "is required")),
     FAIL_MODE: z.pipe(
       z.pipe(
-        z._default(z.string(), "closed"),
+        z._default(z.string({ error: "must be a string" }), "closed"),
         z.transform((value: string) => value.toLowerCase()),
       ),
       z.enum(["open", "closed"], { error: "must be 'open' or 'closed'" }),
     ),
     LOG_LEVEL: z.pipe(
       z.pipe(
-        z._default(z.string(), "INFO"),
+        z._default(z.string({ error: "must be a string" }), "INFO"),
         z.transform((value: string) => value.toUpperCase()),
       ),
       z.enum(["DEBUG", "INFO", "WARNING", "ERROR"], { error: "must be DEBUG, INFO, WARNING or ERROR" }),

@@ -1,19 +1,7 @@
 import * as z from "zod/mini";
-import "../zod-locale.ts";
+import { type Limit, LimitSchema, MAX_LIMITS } from "./limit-schema.ts";
 
-/** One bucket: `limit` tokens refilled continuously over `window` seconds. */
-export const LimitSchema = z.strictObject({
-  limit: z.int().check(z.positive(), z.maximum(1_000_000_000)),
-  // At least a millisecond: the script works in whole milliseconds, and the TTL must stay positive.
-  window: z.number().check(z.minimum(0.001), z.maximum(31_536_000)),
-});
-
-/** Most buckets one tier (or override) may hold: each is one more hash field and a few more bytes per call. */
-export const MAX_LIMITS = 4;
-
-/** Each limit of a tier needs a window of its own: buckets are told apart by their windows. */
-export const hasDistinctWindows = (limits: ReadonlyArray<{ window: number }>) =>
-  new Set(limits.map(({ window }) => Math.round(window * 1000))).size === limits.length;
+export { type Limit, LimitSchema };
 
 const TierFieldsSchema = z
   .strictObject({
@@ -79,6 +67,5 @@ export const ConfigSchema = z
     }),
   );
 
-export type Limit = z.infer<typeof LimitSchema>;
 export type Tier = z.output<typeof TierSchema>;
 export type RateLimitConfig = z.output<typeof ConfigSchema>;

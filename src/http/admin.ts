@@ -1,14 +1,15 @@
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HonoBase } from "hono/hono-base";
 import { RegExpRouter } from "hono/router/reg-exp-router";
 import { type NamedTier, resolveTier } from "../config/tiers.ts";
 import type { Override } from "../limiter/overrides.ts";
+import type { Logger } from "../log.ts";
 import type { AppEnv } from "../services.ts";
-import { IdentifierSchema, OverrideRequestSchema } from "./admin-schemas.ts";
+import { IdentifierSchema, overrideSchemaFor } from "./admin-schemas.ts";
 import { requireAdminKey } from "./api-keys.ts";
-import { InvalidInputError, toValidationIssue } from "./check-input.ts";
+import { InvalidInputError, invalidBody, toValidationIssue } from "./check-input.ts";
 import { apiError } from "./errors.ts";
+import { readBodyText } from "./read-body.ts";
 
 /**
  * The admin API, under `/admin/`: per-identifier overrides (set, read, list, delete) and bucket
@@ -23,17 +24,13 @@ admin.get("/overrides", async function listOverrides(c) {
   return c.json({ overrides: await c.var.services.overrides.list() });
 });
 
-admin.put(
-  "/overrides/:tier/:identifier",
-  bodyLimit({ maxSize: 4096, onError: () => Promise.reject(apiError(413, "Request body too large")) }),
-  async function setOverride(c) {
-    const { tier, identifier } = target(c);
-    const override = parseOverride(await c.req.json().catch(() => undefined));
-    await c.var.services.overrides.set(tier, identifier, override);
-    changed(c, "override set", tier, identifier);
-    return c.json({ tier: tier.name, identifier, override });
-  },
-);
+admin.put("/overrides/:tier/:identifier", async function setOverride(c) {
+  const { tier, identifier } = target(c);
+  const override = parseOverride(await readJson(c.req.raw, c.var.services.log));
+  await c.var.services.overrides.set(tier, identifier, override);
+  changed(c, "override set", tier, identifier);
+  return c.json({ tier: tier.name, identifier, override });
+});
 
 admin.get("/overrides/:tier/:identifier", async function getOverride(c) {
   const { tier, identifier } = target(c);
@@ -79,8 +76,18 @@ function target(c: Context<AppEnv>): { tier: NamedTier; identifier: string } {
   return { tier, identifier: identifier.data };
 }
 
+/** A JSON body of at most 4 KiB, read as `POST /check` reads its own. */
+async function readJson(request: Request, log: Logger): Promise<unknown> {
+  const text = await readBodyText(request, 4096, log);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw invalidBody("JSON decode error", "json_invalid");
+  }
+}
+
 function parseOverride(body: unknown): Override {
-  const result = OverrideRequestSchema.safeParse(body);
+  const result = overrideSchemaFor(body).safeParse(body);
   if (result.success) return result.data;
   const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
   throw new InvalidInputError(

@@ -30,15 +30,14 @@ const unauthorized = () => apiError(401, "Unauthorized", { "WWW-Authenticate": "
 
 /**
  * Requires `Authorization: Bearer <key>` with one of the `API_KEYS` when that secret is set;
- * otherwise 401 before anything else runs (no body read, no Redis call). Several keys allow
- * rotation.
+ * otherwise throws the 401, before anything else runs (no body read, no Redis call). Several keys
+ * allow rotation.
  */
-export const requireApiKey: MiddlewareHandler<AppEnv> = async function requireApiKey(c, next) {
-  const keys = c.var.services.settings.API_KEYS;
-  if (keys.length === 0) return next();
-  if ((await presentedKey(c.req.header("authorization"), keys)) === -1) throw unauthorized();
-  return next();
-};
+export async function requireApiKey(request: Request, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  if ((await presentedKey(request.headers.get("authorization") ?? undefined, keys)) === -1)
+    throw unauthorized();
+}
 
 /**
  * The admin API's gate: with no `ADMIN_API_KEYS` the admin API does not exist (404); otherwise

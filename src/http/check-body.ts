@@ -1,6 +1,5 @@
-import type { Context } from "hono";
 import type { CheckInput } from "../limiter/limiter.ts";
-import type { AppEnv } from "../services.ts";
+import type { Logger } from "../log.ts";
 import { invalidBody, validateCheckInput } from "./check-input.ts";
 import { readBodyText } from "./read-body.ts";
 
@@ -12,9 +11,9 @@ export const MAX_BODY_BYTES = 4096;
  * is read as JSON, and one with a content type other than JSON is not read as JSON at all
  * (so it fails validation as a plain string would).
  */
-export async function readCheckRequest(c: Context<AppEnv>): Promise<CheckInput> {
-  const contentType = c.req.header("content-type");
-  const text = await readBodyText(c.req.raw, MAX_BODY_BYTES, c.var.services.log);
+export async function readCheckRequest(request: Request, log: Logger): Promise<CheckInput> {
+  const contentType = request.headers.get("content-type") ?? undefined;
+  const text = await readBodyText(request, MAX_BODY_BYTES, log);
   if (contentType !== undefined && !isJson(contentType)) return validateCheckInput(text);
   let body: unknown;
   try {

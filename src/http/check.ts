@@ -1,30 +1,43 @@
-import type { Context } from "hono";
 import { type Decision, limitedBody } from "../limiter/decision.ts";
-import type { AppEnv } from "../services.ts";
+import { type Services, servicesFor } from "../services.ts";
+import { requireApiKey } from "./api-keys.ts";
 import { readCheckRequest } from "./check-body.ts";
+import { errorResponse } from "./errors.ts";
 import { rateLimitHeaders } from "./rate-limit-headers.ts";
 
-/** `POST /check`: 200 with the decision when allowed, 429 with it under `detail` when not. */
-export async function checkHandler(c: Context<AppEnv>) {
-  const input = await readCheckRequest(c);
+/**
+ * `POST /check`: 200 with the decision when allowed, 429 with it under `detail` when not; errors
+ * answered by the API's one error policy. It is the Worker's hot path, served by the composition
+ * root without the router (see index.ts), and it builds its Response at once, headers in one record.
+ */
+export async function serveCheck(request: Request, env: object, ctx: ExecutionContext): Promise<Response> {
+  let services: Services | undefined;
+  try {
+    services = servicesFor(env);
+    await requireApiKey(request, services.settings.API_KEYS);
+    return await decide(request, services, ctx);
+  } catch (error) {
+    return errorResponse(error, services?.log);
+  }
+}
+
+async function decide(request: Request, { limiter, metrics, log }: Services, ctx: ExecutionContext) {
+  const input = await readCheckRequest(request, log);
   const nowMs = Date.now();
-  const { limiter, metrics } = c.var.services;
+  const record = (decision: Decision | undefined) =>
+    metrics && ctx.waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, decision));
   const decision = await limiter.check(input, nowMs).catch((error: unknown) => {
-    if (metrics)
-      c.executionCtx.waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, undefined));
+    record(undefined);
     throw error;
   });
-  if (metrics)
-    c.executionCtx.waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, decision));
+  record(decision);
   const headers = rateLimitHeaders(decision, input.tier.name, nowMs);
-  // A Response built at once, its headers in one record: the hot path of the Worker, where
-  // setting them one by one (as c.json does) cost a measurable share of a cached denial.
   headers["content-type"] = "application/json";
   if (decision.allowed) return new Response(JSON.stringify(bodyOf(decision)), { status: 200, headers });
   return new Response(JSON.stringify(limitedBody(decision)), { status: 429, headers });
 }
 
-/** The decision as the HTTP body shows it: everything but the per-bucket detail, which is in the headers. */
+/** The decision as the HTTP body shows it: the per-bucket detail is in the headers, `cached` in the metrics. */
 function bodyOf({ policies: _inHeaders, cached: _forMetrics, ...body }: Decision) {
   return body;
 }

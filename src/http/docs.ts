@@ -1,4 +1,8 @@
-import type { Context } from "hono";
+/*
+ * The interactive docs, as static files: scripts/copy-docs-assets.ts writes the page, its initializer
+ * and their Content-Security-Policy (a `_headers` file) into static/, beside Swagger UI's own files,
+ * and Workers static assets serve them, the Worker's script carrying none of it.
+ */
 
 /**
  * Where Swagger UI's own files are served from: Workers static assets, copied from the `swagger-ui-dist`
@@ -6,7 +10,8 @@ import type { Context } from "hono";
  */
 export const DOCS_ASSETS_PATH = "/docs/swagger-ui";
 
-const page = `<!doctype html>
+/** `GET /docs`, from static/docs.html: Swagger UI on this Worker's OpenAPI document. */
+export const DOCS_PAGE = `<!doctype html>
 <html lang="en">
   <head>
     <meta charset="utf-8">
@@ -24,8 +29,11 @@ const page = `<!doctype html>
 </html>
 `;
 
-// No validator badge: Swagger UI would fetch it from validator.swagger.io.
-const initializer = `window.ui = SwaggerUIBundle({
+/**
+ * `GET /docs/init.js`: starts Swagger UI; a file, not an inline script, so the policy needs no nonce.
+ * No validator badge: Swagger UI would fetch it from validator.swagger.io.
+ */
+export const DOCS_INITIALIZER = `window.ui = SwaggerUIBundle({
   url: "/openapi.json",
   dom_id: "#swagger-ui",
   deepLinking: true,
@@ -48,12 +56,7 @@ const CONTENT_SECURITY_POLICY = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** `GET /docs`: Swagger UI on this Worker's OpenAPI document. */
-export function docsHandler(c: Context) {
-  return c.html(page, 200, { "Content-Security-Policy": CONTENT_SECURITY_POLICY });
-}
-
-/** `GET /docs/init.js`: starts Swagger UI; a file, not an inline script, so the policy needs no nonce. */
-export function docsInitializerHandler(c: Context) {
-  return c.body(initializer, 200, { "Content-Type": "text/javascript; charset=utf-8" });
-}
+/** The `_headers` file of static assets: the policy on the page. */
+export const DOCS_HEADERS = `/docs
+  Content-Security-Policy: ${CONTENT_SECURITY_POLICY}
+`;

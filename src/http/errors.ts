@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { UNAVAILABLE_RETRY_AFTER_S } from "../limiter/decision.ts";
 import { LimiterUnavailableError } from "../limiter/limiter.ts";
-import { createLogger } from "../log.ts";
+import { createLogger, type Logger } from "../log.ts";
 import { SettingsError } from "../settings.ts";
 import { InvalidInputError } from "./check-input.ts";
 
@@ -16,24 +16,30 @@ export function apiError(
   return new HTTPException(status, { res: Response.json({ detail }, { status, headers }) });
 }
 
-/** The one error handler: known errors become their answers; anything else a logged 500. */
-export const handleError: ErrorHandler = (error, c) => {
+/**
+ * The one error policy of the HTTP API: known errors become their answers; anything else a logged
+ * 500. `log` is missing when the services could not be built (an invalid environment).
+ */
+export function errorResponse(error: unknown, log: Logger = createLogger("ERROR")): Response {
   if (error instanceof HTTPException) return error.getResponse();
-  if (error instanceof InvalidInputError) return c.json({ detail: error.detail }, error.status);
+  if (error instanceof InvalidInputError)
+    return Response.json({ detail: error.detail }, { status: error.status });
   if (error instanceof LimiterUnavailableError) {
-    return c.json({ detail: error.message }, 503, { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_S) });
+    const headers = { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_S) };
+    return Response.json({ detail: error.message }, { status: 503, headers });
   }
-  // The services could not be built, so their logger is not there either.
-  const log = c.var.services?.log ?? createLogger("ERROR");
   if (error instanceof SettingsError) {
     log.error(error.message);
-    return c.json({ detail: error.message }, 500);
+    return Response.json({ detail: error.message }, { status: 500 });
   }
   log.error("unhandled error", {
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
   });
-  return c.json({ detail: "Internal Server Error" }, 500);
-};
+  return Response.json({ detail: "Internal Server Error" }, { status: 500 });
+}
+
+/** Hono's error handler: the same policy for the routes Hono serves. */
+export const handleError: ErrorHandler = (error, c) => errorResponse(error, c.var.services?.log);
 
 export const notFound: NotFoundHandler = (c) => c.json({ detail: "Not Found" }, 404);
 

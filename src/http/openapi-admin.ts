@@ -1,11 +1,20 @@
 import * as z from "zod/mini";
 import { LimitSchema } from "../config/schema.ts";
-import { OverrideRequestSchema } from "./admin-schemas.ts";
+import { OverrideExemptSchema, OverrideLimitsSchema } from "./admin-schemas.ts";
 
 /*
  * The admin API's part of the OpenAPI document (build time only, like openapi-document.ts). The
  * admin API exists only when ADMIN_API_KEYS is set; its answers are described here.
  */
+
+// What the docs say of an override's two forms (kept out of the Worker's own schemas).
+z.globalRegistry.add(OverrideLimitsSchema.shape.limits, {
+  description: "One bucket or several (a burst and a sustained rate).",
+});
+z.globalRegistry.add(OverrideExemptSchema.shape.exempt, {
+  description: "No limit at all for this identifier on this tier.",
+});
+const OverrideRequestSchema = z.union([OverrideLimitsSchema, OverrideExemptSchema]);
 
 const OverrideEntrySchema = z
   .object({ tier: z.string(), identifier: z.string(), override: OverrideRequestSchema })

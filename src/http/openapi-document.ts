@@ -9,7 +9,25 @@ import {
   UnhealthyResponseSchema,
   ValidationErrorResponseSchema,
 } from "./response-schemas.ts";
-import { CheckRequestSchema } from "./schemas.ts";
+import { CheckRequestSchema, MAX_IDENTIFIER_LENGTH, NO_CONTROL_CHARACTERS } from "./schemas.ts";
+
+// What the docs say of the request's fields. Refinements do not show in JSON Schema, so the
+// identifier's length and characters are restated here.
+const { identifier, tier, cost } = CheckRequestSchema.shape;
+z.globalRegistry.add(identifier, {
+  description: "Who is asking: an API key, a user id, an IP address.",
+  example: "user-42",
+  maxLength: MAX_IDENTIFIER_LENGTH,
+  pattern: NO_CONTROL_CHARACTERS.source,
+});
+z.globalRegistry.add(tier, {
+  description: "A tier from config.yaml; the default tier when absent.",
+  example: "free",
+});
+z.globalRegistry.add(cost, {
+  description: "Tokens to take, up to the tier's limit; 0 peeks without taking.",
+  example: 1,
+});
 
 /** The JSON Schema of a zod schema, as OpenAPI 3.1 (JSON Schema 2020-12) embeds it. */
 function jsonSchema(schema: z.ZodMiniType): Record<string, unknown> {
@@ -43,7 +61,7 @@ const headerRefs = (names: string[]) => Object.fromEntries(names.map((name) => [
 
 /**
  * The OpenAPI 3.1 document, built from the zod schemas. Build time only: scripts/compile-openapi.ts
- * renders it into src/http/openapi.generated.ts, so the Worker ships the JSON text and not zod's
+ * writes it to static/openapi.json, a static asset, so the Worker ships neither the text nor zod's
  * JSON Schema generator.
  */
 export function buildOpenApiDocument() {

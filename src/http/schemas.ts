@@ -1,16 +1,19 @@
 import * as z from "zod/mini";
-import "../zod-locale.ts";
 
 /** The most characters an identifier may have, counted in code points as JSON Schema's maxLength counts. */
-const MAX_IDENTIFIER_LENGTH = 256;
+export const MAX_IDENTIFIER_LENGTH = 256;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: U+0000-U+001F and U+007F are what SPEC forbids.
-const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
+export const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
 
 // With the u flag a surrogate pair is one code point, so only an unpaired half matches.
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-/** The body of `POST /check`. The upper bound of `cost` is the tier's limit, checked once the tier is known. */
+/**
+ * The body of `POST /check`. The upper bound of `cost` is the tier's limit, checked once the tier is
+ * known. What the docs say of each field is in openapi-document.ts, at build time, so the Worker's
+ * script carries no text meant only for the docs.
+ */
 export const CheckRequestSchema = z.object({
   identifier: z.string({ error: "Input should be a valid string" }).check(
     z.minLength(1, "String should have at least 1 character"),
@@ -29,29 +32,14 @@ export const CheckRequestSchema = z.object({
       error: "String should be well-formed Unicode, without lone surrogates",
       params: { type: "string_unicode" },
     }),
-    // Refinements do not show in JSON Schema, so length and control characters are restated for the docs.
-    z.meta({
-      description: "Who is asking: an API key, a user id, an IP address.",
-      example: "user-42",
-      maxLength: MAX_IDENTIFIER_LENGTH,
-      pattern: NO_CONTROL_CHARACTERS.source,
-    }),
   ),
-  tier: z
-    .nullish(z.string({ error: "Input should be a valid string" }))
-    .check(
-      z.meta({ description: "A tier from config.yaml; the default tier when absent.", example: "free" }),
-    ),
-  cost: z
-    ._default(
-      z
-        .int({ error: "Input should be a valid integer" })
-        .check(z.minimum(0, "Input should be greater than or equal to 0")),
-      1,
-    )
-    .check(
-      z.meta({ description: "Tokens to take, up to the tier's limit; 0 peeks without taking.", example: 1 }),
-    ),
+  tier: z.nullish(z.string({ error: "Input should be a valid string" })),
+  cost: z._default(
+    z
+      .int({ error: "Input should be a valid integer" })
+      .check(z.minimum(0, "Input should be greater than or equal to 0")),
+    1,
+  ),
 });
 
 // What the Worker answers is described in ./response-schemas.ts, for the docs and the tests only: the

@@ -60,9 +60,7 @@ export function createRedisEndpoint(settings: Settings): RedisEndpoint {
     // The script's reply holds digit strings ("0101", "7") that must stay strings.
     automaticDeserialization: false,
   });
-  redis.use((request) =>
-    postCommand(request, settings.UPSTASH_REDIS_REST_URL, settings.UPSTASH_REDIS_REST_TOKEN),
-  );
+  redis.use(restTransport(settings.UPSTASH_REDIS_REST_URL, settings.UPSTASH_REDIS_REST_TOKEN));
   const script = redis.createScript(TOKEN_BUCKET_SCRIPT);
   return {
     runScript: (keys, args) => script.exec(keys, args),
@@ -71,16 +69,19 @@ export function createRedisEndpoint(settings: Settings): RedisEndpoint {
   };
 }
 
-async function postCommand<T>(
-  request: UpstashRequest,
-  url: string,
-  token: string,
-): Promise<UpstashResponse<T>> {
-  const response = await fetch([url.replace(/\/$/, ""), ...(request.path ?? [])].join("/"), {
-    method: "POST",
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: JSON.stringify(request.body),
-  });
+/** One command (or pipeline) to the REST endpoint, as the client's `use` hook takes it. */
+function restTransport(url: string, token: string) {
+  const base = url.replace(/\/$/, "");
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  return function postCommand<T>(request: UpstashRequest): Promise<UpstashResponse<T>> {
+    const target = request.path === undefined ? base : [base, ...request.path].join("/");
+    return send<T>(fetch(target, { method: "POST", headers, body: JSON.stringify(request.body) }));
+  };
+}
+
+/** The endpoint's answer as the client expects it, or the error that says what went wrong. */
+async function send<T>(sent: Promise<Response>): Promise<UpstashResponse<T>> {
+  const response = await sent;
   const text = await response.text();
   let body: unknown;
   try {
