@@ -1,7 +1,7 @@
 import { HonoBase } from "hono/hono-base";
 import { RegExpRouter } from "hono/router/reg-exp-router";
 import { admin } from "./http/admin.ts";
-import { serveCheck } from "./http/check.ts";
+import { serveCheck } from "./http/check-route.ts";
 import { handleError, methodNotAllowed, notFound } from "./http/errors.ts";
 import { healthHandler } from "./http/health.ts";
 import { fromStaticAssets } from "./http/static-assets.ts";
@@ -37,7 +37,7 @@ app.onError(handleError);
  * of its throughput). Everything else, `/check`'s 405 included, goes through `app`.
  */
 export default {
-  fetch(request, env, ctx) {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> | Response {
     if (request.method === "POST" && new URL(request.url).pathname === "/check") {
       return serveCheck(request, env, ctx);
     }

@@ -1,3 +1,4 @@
+import { type KeyRing, keyRing } from "./http/api-keys.ts";
 import { createLimiter, type Limiter } from "./limiter/limiter.ts";
 import { createOverrides, type Overrides } from "./limiter/overrides.ts";
 import { createRedisEndpoint } from "./limiter/redis-endpoint.ts";
@@ -5,12 +6,19 @@ import { createLogger, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { loadSettings, type Settings } from "./settings.ts";
 
-/** What a request needs from its environment, built once per `env` object. */
+/**
+ * What a request needs from its environment, built once per `env` object: the isolate's one cache
+ * of per-environment state (settings, Redis client, breaker, deny cache, key digests).
+ */
 export interface Services {
   settings: Settings;
   log: Logger;
   limiter: Limiter;
   overrides: Overrides;
+  /** `API_KEYS`, ready to compare; undefined when unset (no key needed). */
+  apiKeys?: KeyRing;
+  /** `ADMIN_API_KEYS`, likewise; undefined when unset (no admin API). */
+  adminKeys?: KeyRing;
   /** Present when an Analytics Engine dataset is bound as `ANALYTICS`. */
   metrics?: Metrics;
 }
@@ -32,6 +40,8 @@ export function servicesFor(env: object): Services {
       log,
       limiter: createLimiter(settings, log, { endpoint, prefix: KEY_PREFIX }),
       overrides: createOverrides(endpoint, KEY_PREFIX, settings.REDIS_TIMEOUT_MS),
+      apiKeys: keyRing(settings.API_KEYS),
+      adminKeys: keyRing(settings.ADMIN_API_KEYS),
     };
     // Optional: the binding may be removed from wrangler.toml, whatever the generated type says.
     const dataset = (env as Partial<Env>).ANALYTICS;

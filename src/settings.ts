@@ -82,19 +82,15 @@ export class SettingsError extends Error {
   override name = "SettingsError";
 }
 
-const parsed = new WeakMap<object, Settings>();
-
-/** Parses and caches the settings of an `env` object, or throws a `SettingsError` naming the variables. */
+/**
+ * The settings of an `env` object, or a `SettingsError` naming the invalid variables. The Worker
+ * parses each environment once, when it builds its services (services.ts).
+ */
 export function loadSettings(env: object): Settings {
-  let settings = parsed.get(env);
-  if (settings === undefined) {
-    const result = SettingsSchema.safeParse(env);
-    if (!result.success) {
-      const problems = result.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`);
-      throw new SettingsError(`Invalid environment: ${problems.join("; ")}`);
-    }
-    settings = result.data;
-    parsed.set(env, settings);
+  const result = SettingsSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`);
+    throw new SettingsError(`Invalid environment: ${problems.join("; ")}`);
   }
-  return settings;
+  return result.data;
 }

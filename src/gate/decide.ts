@@ -1,7 +1,7 @@
-import { InvalidInputError, validateCheckInput } from "../http/check-input.ts";
+import { type CheckInput, validateCheckInput } from "../limiter/check-input.ts";
 import type { Decision } from "../limiter/decision.ts";
-import type { CheckInput } from "../limiter/limiter.ts";
 import { servicesFor } from "../services.ts";
+import { toGateError } from "./gate-errors.ts";
 
 /** What a gate asks: the body of `POST /check`, as an object. */
 export interface GateRequest {
@@ -39,8 +39,7 @@ export async function decide(
   try {
     input = validateCheckInput(request);
   } catch (error) {
-    if (error instanceof InvalidInputError) throw new TypeError(error.message);
-    throw error;
+    throw toGateError(error);
   }
   const record = (decision: Decision | undefined) =>
     metrics && waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, decision));
@@ -51,25 +50,4 @@ export async function decide(
   record(decision);
   const binding = decision.policies?.find((policy) => policy.limit === decision.limit);
   return { ...decision, tier: input.tier.name, window: binding?.window ?? input.tier.limits[0]?.window ?? 0 };
-}
-
-/**
- * Whether an error's message is one `decide` gives bad input: an unknown tier, or a 422's issue
- * list as JSON. Over RPC only the type and message of an error cross, and a misnamed binding also
- * throws a TypeError ("... does not implement the method"), so the message is what tells them apart.
- */
-export function isInvalidInputMessage(message: string): boolean {
-  if (message.startsWith("Invalid tier: ")) return true;
-  try {
-    const issues: unknown = JSON.parse(message);
-    return (
-      Array.isArray(issues) &&
-      issues.length > 0 &&
-      issues.every(
-        (issue) => Array.isArray(issue?.loc) && issue.loc[0] === "body" && typeof issue.msg === "string",
-      )
-    );
-  } catch {
-    return false;
-  }
 }

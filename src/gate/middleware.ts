@@ -1,7 +1,9 @@
 import type { Context, Env as HonoEnv, MiddlewareHandler, Next } from "hono";
+import { limitedBody, unavailableResponse } from "../http/answers.ts";
 import { rateLimitHeaders } from "../http/rate-limit-headers.ts";
-import { limitedBody, UNAVAILABLE_DETAIL, UNAVAILABLE_RETRY_AFTER_S } from "../limiter/decision.ts";
-import { type GateDecision, type GateLimiter, isInvalidInputMessage } from "./decide.ts";
+import { createLogger, type Logger } from "../log.ts";
+import type { GateDecision, GateLimiter } from "./decide.ts";
+import { gateFailureOf } from "./gate-errors.ts";
 
 export type { GateDecision, GateLimiter, GateRequest } from "./decide.ts";
 
@@ -42,6 +44,12 @@ export interface RateLimitOptions<E extends HonoEnv> {
    * @default "closed"
    */
   failMode?: "open" | "closed";
+  /**
+   * Where its lines go (a misconfiguration at ERROR, an unreachable limiter and a degraded pass at
+   * WARNING): one JSON object per line, as the limiter itself logs.
+   * @default createLogger("INFO")
+   */
+  log?: Logger;
 }
 
 /**
@@ -72,6 +80,7 @@ export function rateLimit<E extends HonoEnv = HonoEnv>(
   options: RateLimitOptions<E>,
 ): MiddlewareHandler<E & { Variables: RateLimitVariables }> {
   const failMode = options.failMode ?? "closed";
+  const log = options.log ?? createLogger("INFO");
 
   return async function rateLimitMiddleware(c, next) {
     const context = c as unknown as Context<E>;
@@ -84,37 +93,23 @@ export function rateLimit<E extends HonoEnv = HonoEnv>(
     const limiter = options.limiter(context) as GateLimiter | undefined;
     if (typeof limiter?.check !== "function") {
       const cause = "options.limiter gave no limiter: is the service binding missing or misnamed?";
-      return noDecision(c, next, failMode, "misconfigured", cause);
+      return noDecision(c, next, failMode, "misconfigured", cause, log);
     }
     let decision: GateDecision;
     try {
       decision = await limiter.check(request);
     } catch (error) {
-      // Bad input arrives as a TypeError carrying the limiter's detail (the type survives RPC).
-      if (error instanceof TypeError && isInvalidInputMessage(error.message)) {
-        return c.json({ detail: error.message }, 400);
-      }
-      if (error instanceof Error && error.message === UNAVAILABLE_DETAIL) return unavailable(c);
-      // Any other TypeError is the runtime's, e.g. a binding to a Worker without that entrypoint.
-      if (error instanceof TypeError) {
-        const cause = `check() failed with "${error.message}": does the binding name the RateLimiter entrypoint?`;
-        return noDecision(c, next, failMode, "misconfigured", cause);
-      }
-      return noDecision(c, next, failMode, "unreachable", String(error));
+      const failure = gateFailureOf(error);
+      if (failure.kind === "invalid") return c.json({ detail: failure.detail }, 400);
+      if (failure.kind === "unavailable") return unavailableResponse();
+      return noDecision(c, next, failMode, failure.kind, failure.cause, log);
     }
 
     const headers = rateLimitHeaders(decision, decision.tier, Date.now());
     if (!decision.allowed) {
       return c.json(limitedBody(decision), 429, headers);
     }
-    if (decision.degraded) {
-      console.warn(
-        JSON.stringify({
-          level: "WARNING",
-          msg: "request let through unchecked: the limiter's Redis is down",
-        }),
-      );
-    }
+    if (decision.degraded) log.warning("request let through unchecked: the limiter's Redis is down");
     c.set("rateLimit", { decision, degraded: decision.degraded === true });
     // Set before next(): Hono carries them onto whatever response the route returns.
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
@@ -132,20 +127,12 @@ function noDecision(
   failMode: "open" | "closed",
   problem: "misconfigured" | "unreachable",
   cause: string,
+  log: Logger,
 ) {
   const answer = failMode === "open" ? "request let through unchecked" : "answered 503";
-  const line = JSON.stringify({
-    level: problem === "misconfigured" ? "ERROR" : "WARNING",
-    msg: `rate limiter ${problem}, ${answer} (failMode=${failMode})`,
-    problem: cause.slice(0, 300),
-  });
-  if (problem === "misconfigured") console.error(line);
-  else console.warn(line);
-  if (failMode === "closed") return unavailable(c);
+  const write = problem === "misconfigured" ? log.error : log.warning;
+  write(`rate limiter ${problem}, ${answer} (failMode=${failMode})`, { problem: cause.slice(0, 300) });
+  if (failMode === "closed") return unavailableResponse();
   c.set("rateLimit", { degraded: true });
   return next();
-}
-
-function unavailable(c: Context) {
-  return c.json({ detail: UNAVAILABLE_DETAIL }, 503, { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_S) });
 }

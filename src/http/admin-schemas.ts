@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { hasDistinctWindows, LimitSchema, MAX_LIMITS } from "../config/limit-schema.ts";
-import { CheckRequestSchema } from "./schemas.ts";
+import { CheckRequestSchema } from "../limiter/check-schema.ts";
 
 /** An identifier in an admin path: the same rules as in `POST /check`. */
 export const IdentifierSchema = CheckRequestSchema.shape.identifier;

@@ -2,12 +2,12 @@ import type { Context } from "hono";
 import { HonoBase } from "hono/hono-base";
 import { RegExpRouter } from "hono/router/reg-exp-router";
 import { type NamedTier, resolveTier } from "../config/tiers.ts";
+import { InvalidInputError, invalidBody, invalidInput, toValidationIssue } from "../limiter/check-input.ts";
 import type { Override } from "../limiter/overrides.ts";
 import type { Logger } from "../log.ts";
 import type { AppEnv } from "../services.ts";
 import { IdentifierSchema, overrideSchemaFor } from "./admin-schemas.ts";
 import { requireAdminKey } from "./api-keys.ts";
-import { InvalidInputError, invalidBody, toValidationIssue } from "./check-input.ts";
 import { apiError } from "./errors.ts";
 import { readBodyText } from "./read-body.ts";
 
@@ -64,14 +64,11 @@ admin.delete("/buckets/:tier/:identifier", async function resetBucket(c) {
 function target(c: Context<AppEnv>): { tier: NamedTier; identifier: string } {
   const tierName = c.req.param("tier") ?? "";
   const tier = resolveTier(tierName);
-  if (tier === undefined) throw new InvalidInputError(400, `Invalid tier: ${tierName}`);
+  if (tier === undefined) throw new InvalidInputError("unknown-tier", `Invalid tier: ${tierName}`);
   const identifier = IdentifierSchema.safeParse(c.req.param("identifier"));
   if (!identifier.success) {
     const issues = identifier.error.issues.map((issue) => toValidationIssue(issue, {}));
-    throw new InvalidInputError(
-      422,
-      issues.map((issue) => ({ ...issue, loc: ["path", "identifier"] })),
-    );
+    throw invalidInput(issues.map((issue) => ({ ...issue, loc: ["path", "identifier"] })));
   }
   return { tier, identifier: identifier.data };
 }
@@ -90,10 +87,7 @@ function parseOverride(body: unknown): Override {
   const result = overrideSchemaFor(body).safeParse(body);
   if (result.success) return result.data;
   const fields = typeof body === "object" && body !== null ? (body as Record<string, unknown>) : {};
-  throw new InvalidInputError(
-    422,
-    result.error.issues.map((issue) => toValidationIssue(issue, fields)),
-  );
+  throw invalidInput(result.error.issues.map((issue) => toValidationIssue(issue, fields)));
 }
 
 /** The audit line of an admin change; this isolate also forgets what it cached of the bucket. */

@@ -4,23 +4,23 @@ import { apiError } from "./errors.ts";
 
 const sha256 = async (text: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
 
-const digestsOf = new WeakMap<readonly string[], Promise<ArrayBuffer[]>>();
+/** Configured keys as SHA-256 digests, made once per environment (services.ts). */
+export type KeyRing = Promise<ArrayBuffer[]>;
+
+/** The ring of `keys`, or undefined when there are none. */
+export const keyRing = (keys: readonly string[]): KeyRing | undefined =>
+  keys.length === 0 ? undefined : Promise.all(keys.map(sha256));
 
 /**
- * The index of the key in `keys` that `Authorization: Bearer <key>` presents, or -1. Keys are
+ * The index of the key in the ring that `Authorization: Bearer <key>` presents, or -1. Keys are
  * compared as SHA-256 digests with `timingSafeEqual`, all of them every time: equal lengths, no
  * early exit, so the time taken says nothing about a key.
  */
-async function presentedKey(authorization: string | undefined, keys: readonly string[]): Promise<number> {
-  let digests = digestsOf.get(keys);
-  if (digests === undefined) {
-    digests = Promise.all(keys.map(sha256));
-    digestsOf.set(keys, digests);
-  }
+async function presentedKey(authorization: string | undefined, ring: KeyRing): Promise<number> {
   const [, scheme, token] = /^(\S+) +(\S+)$/.exec(authorization ?? "") ?? [];
   const presented = await sha256(scheme?.toLowerCase() === "bearer" && token !== undefined ? token : "");
   let index = -1;
-  for (const [i, digest] of (await digests).entries()) {
+  for (const [i, digest] of (await ring).entries()) {
     if (crypto.subtle.timingSafeEqual(presented, digest) && index === -1) index = i;
   }
   return index;
@@ -33,10 +33,10 @@ const unauthorized = () => apiError(401, "Unauthorized", { "WWW-Authenticate": "
  * otherwise throws the 401, before anything else runs (no body read, no Redis call). Several keys
  * allow rotation.
  */
-export async function requireApiKey(request: Request, keys: readonly string[]): Promise<void> {
-  if (keys.length === 0) return;
-  if ((await presentedKey(request.headers.get("authorization") ?? undefined, keys)) === -1)
-    throw unauthorized();
+export async function requireApiKey(request: Request, ring: KeyRing | undefined): Promise<void> {
+  if (ring === undefined) return;
+  const presented = await presentedKey(request.headers.get("authorization") ?? undefined, ring);
+  if (presented === -1) throw unauthorized();
 }
 
 /**
@@ -45,9 +45,9 @@ export async function requireApiKey(request: Request, keys: readonly string[]): 
  * as `c.var.adminKey`.
  */
 export const requireAdminKey: MiddlewareHandler<AppEnv> = async function requireAdminKey(c, next) {
-  const keys = c.var.services.settings.ADMIN_API_KEYS;
-  if (keys.length === 0) throw apiError(404, "Not Found");
-  const index = await presentedKey(c.req.header("authorization"), keys);
+  const ring = c.var.services.adminKeys;
+  if (ring === undefined) throw apiError(404, "Not Found");
+  const index = await presentedKey(c.req.header("authorization"), ring);
   if (index === -1) throw unauthorized();
   c.set("adminKey", index);
   return next();

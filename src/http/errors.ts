@@ -1,11 +1,11 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { UNAVAILABLE_RETRY_AFTER_S } from "../limiter/decision.ts";
+import { InvalidInputError } from "../limiter/check-input.ts";
 import { LimiterUnavailableError } from "../limiter/limiter.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { SettingsError } from "../settings.ts";
-import { InvalidInputError } from "./check-input.ts";
+import { unavailableResponse } from "./answers.ts";
 
 /** An error answer in the original service's shape, `{"detail": ...}`, thrown as Hono's one error type. */
 export function apiError(
@@ -22,12 +22,11 @@ export function apiError(
  */
 export function errorResponse(error: unknown, log: Logger = createLogger("ERROR")): Response {
   if (error instanceof HTTPException) return error.getResponse();
-  if (error instanceof InvalidInputError)
-    return Response.json({ detail: error.detail }, { status: error.status });
-  if (error instanceof LimiterUnavailableError) {
-    const headers = { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_S) };
-    return Response.json({ detail: error.message }, { status: 503, headers });
+  if (error instanceof InvalidInputError) {
+    // FastAPI's statuses: 400 for a tier that does not exist, 422 for input that breaks the schema.
+    return Response.json({ detail: error.detail }, { status: error.reason === "unknown-tier" ? 400 : 422 });
   }
+  if (error instanceof LimiterUnavailableError) return unavailableResponse();
   if (error instanceof SettingsError) {
     log.error(error.message);
     return Response.json({ detail: error.message }, { status: 500 });

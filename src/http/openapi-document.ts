@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { CheckRequestSchema, MAX_IDENTIFIER_LENGTH, NO_CONTROL_CHARACTERS } from "../limiter/check-schema.ts";
 import { adminPaths, adminSchemas } from "./openapi-admin.ts";
 import { examples, headerExamples } from "./openapi-examples.ts";
 import {
@@ -9,7 +10,6 @@ import {
   UnhealthyResponseSchema,
   ValidationErrorResponseSchema,
 } from "./response-schemas.ts";
-import { CheckRequestSchema, MAX_IDENTIFIER_LENGTH, NO_CONTROL_CHARACTERS } from "./schemas.ts";
 
 // What the docs say of the request's fields. Refinements do not show in JSON Schema, so the
 // identifier's length and characters are restated here.

@@ -1,4 +1,5 @@
 import type * as z from "zod/mini";
+import type { CheckRequestSchema } from "../limiter/check-schema.ts";
 import type {
   AllowedResponse,
   ErrorResponseSchema,
@@ -7,7 +8,6 @@ import type {
   UnhealthyResponseSchema,
   ValidationErrorResponseSchema,
 } from "./response-schemas.ts";
-import type { CheckRequestSchema } from "./schemas.ts";
 
 type Example<T> = Record<string, { summary: string; value: T }>;
 type ErrorBody = z.infer<typeof ErrorResponseSchema>;

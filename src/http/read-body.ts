@@ -1,6 +1,6 @@
 import { HTTPException } from "hono/http-exception";
+import { invalidBody } from "../limiter/check-input.ts";
 import type { Logger } from "../log.ts";
-import { invalidBody } from "./check-input.ts";
 import { apiError } from "./errors.ts";
 
 // Fatal: a lenient decoder turns every bad byte into U+FFFD, so "v\xff" and "v\ufffd" would be

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import type { ValidationIssue as DomainValidationIssue } from "../limiter/check-input.ts";
 import type { Decision } from "../limiter/decision.ts";
 
 /*
@@ -119,4 +120,5 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type LimitedDetail = LimitedResponse["detail"];
 // `policies` go to the rate-limit headers and `cached` to the metrics, never into a body.
 true satisfies Same<Omit<Decision, "policies" | "cached">, AllowedResponse>;
+true satisfies Same<ValidationIssue, DomainValidationIssue>;
 true satisfies LimitedDetail extends Pick<Decision, keyof LimitedDetail> ? true : false;

@@ -1,11 +1,8 @@
 import type { Limit } from "../config/tiers.ts";
 import type { TokenBucketReply } from "./token-bucket-script.ts";
 
-/** The `detail` of the 503, and the message of the error the limiter throws when Redis cannot answer. */
+/** The message of the error the limiter throws when Redis cannot answer (and the 503's `detail`). */
 export const UNAVAILABLE_DETAIL = "Rate limiter unavailable";
-
-/** Seconds a client is asked to wait when the limiter itself is unavailable. */
-export const UNAVAILABLE_RETRY_AFTER_S = 1;
 
 /** One bucket's state after a request: what the rate-limit headers report, per bucket. */
 export interface PolicyState {
@@ -191,9 +188,4 @@ export function shadowed(decision: Decision): Decision {
     would_allow: decision.allowed,
     would_retry_after: decision.retry_after,
   };
-}
-
-/** The body of a 429, the original service's shape: the denial under `detail`, without the token count. */
-export function limitedBody({ allowed, retry_after, reset_at, limit }: Decision) {
-  return { detail: { allowed, retry_after, reset_at, limit } };
 }

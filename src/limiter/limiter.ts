@@ -2,6 +2,7 @@ import { maxCost, type NamedTier } from "../config/tiers.ts";
 import type { Logger } from "../log.ts";
 import type { Settings } from "../settings.ts";
 import { Batches } from "./batches.ts";
+import type { CheckInput } from "./check-input.ts";
 import { CircuitBreaker, type CircuitState } from "./circuit-breaker.ts";
 import { DeadlineExceededError, withDeadline } from "./deadline.ts";
 import {
@@ -18,13 +19,6 @@ import {
 import { DenyCache } from "./deny-cache.ts";
 import { createRedisEndpoint, isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
 import { MAX_BATCH } from "./token-bucket-script.ts";
-
-/** What a caller asks: may `identifier` on `tier` spend `cost` tokens (0 peeks)? */
-export interface CheckInput {
-  identifier: string;
-  tier: NamedTier;
-  cost: number;
-}
 
 /** Redis could not answer in time and FAIL_MODE is closed. Its message is the HTTP `detail`. */
 export class LimiterUnavailableError extends Error {

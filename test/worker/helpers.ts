@@ -22,7 +22,8 @@ export async function fetchWith(
   request: Request,
 ) {
   const ctx = createExecutionContext();
-  const response = await worker.fetch(request, { ...env, ...vars }, ctx);
+  // Deliberately any values, wrong ones included: the Worker must cope with what it is given.
+  const response = await worker.fetch(request, { ...env, ...vars } as Env, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }

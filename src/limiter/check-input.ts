@@ -1,28 +1,47 @@
-import type * as z from "zod";
-import { maxCost, resolveTier } from "../config/tiers.ts";
-import type { CheckInput } from "../limiter/limiter.ts";
-import { CheckRequestSchema, type ValidationIssue } from "./schemas.ts";
+import type * as z from "zod/mini";
+import { maxCost, type NamedTier, resolveTier } from "../config/tiers.ts";
+import { CheckRequestSchema } from "./check-schema.ts";
+
+/** What a caller asks: may `identifier` on `tier` spend `cost` tokens (0 peeks)? */
+export interface CheckInput {
+  identifier: string;
+  tier: NamedTier;
+  cost: number;
+}
 
 /**
- * A request the limiter cannot decide: 400 for an unknown tier, 422 for a body that breaks the
- * schema. The message is the HTTP `detail` (as JSON text when it is a list), so callers over RPC,
- * where only the message crosses, read what HTTP callers read.
+ * One problem with a check's input, in the shape the original FastAPI service gave it (and its
+ * clients read): where (`loc`, from `body` down), what (`msg`), and pydantic's name for it (`type`).
+ */
+export interface ValidationIssue {
+  loc: Array<string | number>;
+  msg: string;
+  type: string;
+}
+
+/**
+ * A check the limiter cannot decide: it names a tier that does not exist, or its input breaks the
+ * schema. `detail` says which, in the original service's words; the message is that detail (as JSON
+ * text when it is a list), so every adapter, and callers over RPC where only a message crosses,
+ * read the same thing.
  */
 export class InvalidInputError extends Error {
   override name = "InvalidInputError";
-  readonly status: 400 | 422;
+  readonly reason: "unknown-tier" | "invalid";
   readonly detail: string | ValidationIssue[];
 
-  constructor(status: 400 | 422, detail: string | ValidationIssue[]) {
+  constructor(reason: "unknown-tier" | "invalid", detail: string | ValidationIssue[]) {
     super(typeof detail === "string" ? detail : JSON.stringify(detail));
-    this.status = status;
+    this.reason = reason;
     this.detail = detail;
   }
 }
 
-/** A 422 naming one problem with the whole body. */
-export const invalidBody = (msg: string, type: string) =>
-  new InvalidInputError(422, [{ loc: ["body"], msg, type }]);
+/** Input that breaks the schema, with the problems found. */
+export const invalidInput = (issues: ValidationIssue[]) => new InvalidInputError("invalid", issues);
+
+/** Input that breaks the schema as a whole (not JSON, not an object, not UTF-8). */
+export const invalidBody = (msg: string, type: string) => invalidInput([{ loc: ["body"], msg, type }]);
 
 /** Validates a parsed body, from HTTP or RPC alike, into what the limiter decides on. */
 export function validateCheckInput(body: unknown): CheckInput {
@@ -35,16 +54,13 @@ export function validateCheckInput(body: unknown): CheckInput {
   const result = CheckRequestSchema.safeParse(body);
   if (!result.success) {
     const fields = body as Record<string, unknown>;
-    throw new InvalidInputError(
-      422,
-      result.error.issues.map((issue) => toValidationIssue(issue, fields)),
-    );
+    throw invalidInput(result.error.issues.map((issue) => toValidationIssue(issue, fields)));
   }
   const { identifier, tier: tierName, cost } = result.data;
   const tier = resolveTier(tierName ?? undefined);
-  if (tier === undefined) throw new InvalidInputError(400, `Invalid tier: ${tierName}`);
+  if (tier === undefined) throw new InvalidInputError("unknown-tier", `Invalid tier: ${tierName}`);
   if (cost > maxCost(tier)) {
-    throw new InvalidInputError(422, [
+    throw invalidInput([
       {
         loc: ["body", "cost"],
         msg: `Input should be less than or equal to ${maxCost(tier)}`,

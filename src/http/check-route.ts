@@ -1,7 +1,8 @@
-import { type Decision, limitedBody } from "../limiter/decision.ts";
+import type { Decision } from "../limiter/decision.ts";
 import { type Services, servicesFor } from "../services.ts";
+import { limitedBody } from "./answers.ts";
 import { requireApiKey } from "./api-keys.ts";
-import { readCheckRequest } from "./check-body.ts";
+import { readCheckRequest } from "./check-request.ts";
 import { errorResponse } from "./errors.ts";
 import { rateLimitHeaders } from "./rate-limit-headers.ts";
 
@@ -14,7 +15,7 @@ export async function serveCheck(request: Request, env: object, ctx: ExecutionCo
   let services: Services | undefined;
   try {
     services = servicesFor(env);
-    await requireApiKey(request, services.settings.API_KEYS);
+    await requireApiKey(request, services.apiKeys);
     return await decide(request, services, ctx);
   } catch (error) {
     return errorResponse(error, services?.log);

@@ -1,6 +1,5 @@
-import type { CheckInput } from "../limiter/limiter.ts";
+import { type CheckInput, invalidBody, validateCheckInput } from "../limiter/check-input.ts";
 import type { Logger } from "../log.ts";
-import { invalidBody, validateCheckInput } from "./check-input.ts";
 import { readBodyText } from "./read-body.ts";
 
 /** The largest body `POST /check` reads: a valid one is a few hundred bytes at most. */

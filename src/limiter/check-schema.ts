@@ -41,7 +41,3 @@ export const CheckRequestSchema = z.object({
     1,
   ),
 });
-
-// What the Worker answers is described in ./response-schemas.ts, for the docs and the tests only: the
-// Worker builds its answers without them, so they stay out of its script.
-export type { ValidationIssue } from "./response-schemas.ts";
