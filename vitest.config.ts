@@ -15,12 +15,16 @@ export default defineConfig({
   test: {
     projects: [
       {
-        // Pure logic (decoding, the deny cache, the breaker, batching), in Node: no Redis, no workerd.
+        // Pure logic (decoding, validation, headers, the deny cache, the breaker, batching, the deadline), in Node: no Redis, no workerd, seconds.
         test: { name: "unit", include: ["test/unit/**/*.test.ts"], environment: "node" },
       },
       {
         // The SRH-compatible REST server, in Node, against a redis-server each file starts itself.
-        test: { name: "emulator", include: ["test/emulator/**/*.test.ts"], environment: "node" },
+        test: { name: "redis-rest", include: ["test/redis-rest/**/*.test.ts"], environment: "node" },
+      },
+      {
+        // The fault proxy the faults project puts between the Worker and Redis, checked on its own.
+        test: { name: "fault-proxy", include: ["test/faults/support/**/*.test.ts"], environment: "node" },
       },
       {
         // The build scripts, in Node.

@@ -8,7 +8,7 @@ declare module "vitest" {
     refusingUrl: string;
     /** A server that accepts connections and never answers: a Redis that hangs. */
     hangingUrl: string;
-    /** The limiter Worker bundled by test/gate/build-limiter.ts, for the gate tests. */
+    /** The limiter Worker bundled by test/build-limiter.ts, for the gate tests. */
     limiterScript: string;
     /** test/faults/global-setup.ts: the fault proxy, in front of a REST server over a Redis of its own. */
     faultProxyUrl: string;

@@ -1,6 +1,6 @@
 /**
  * A throwaway redis-server as a child process: free port, no persistence, fresh temp directory, killed
- * with this process at the latest. Used by scripts/local-redis.ts and the emulator tests.
+ * with this process at the latest. Used by scripts/local-redis.ts and the REST server's tests.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";

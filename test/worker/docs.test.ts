@@ -116,7 +116,7 @@ describe("GET /openapi.json", () => {
     expect(body?.required).toBe(true);
     const schema = body?.content["application/json"]?.schema;
     expect(schema?.required).toEqual(["identifier"]);
-    // The rules of src/http/schemas.ts, refinements included, as a schema change would show them.
+    // The rules of src/limiter/check-schema.ts, refinements included, as a schema change would show them.
     expect(schema?.properties?.identifier).toMatchObject({ type: "string", minLength: 1, maxLength: 256 });
     expect(new RegExp(String(schema?.properties?.identifier?.pattern)).test("a\u0000b")).toBe(false);
     expect(schema?.properties?.tier).toMatchObject({ type: ["string", "null"] });

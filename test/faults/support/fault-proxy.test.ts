@@ -1,11 +1,11 @@
 /** The fault proxy the test/faults suite relies on: each fault does what it says, and Redis obeys. */
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type RedisRestServer, startRedisRestServer } from "../../scripts/redis-rest/server.ts";
-import { type FaultProxy, startFaultProxy } from "../faults/support/fault-proxy.ts";
-import type { Fault, ProxyStats } from "../faults/support/faults.ts";
-import { type RedisControl, startControlledRedis } from "../faults/support/redis-control.ts";
-import { send } from "./support.ts";
+import { type RedisRestServer, startRedisRestServer } from "../../../scripts/redis-rest/server.ts";
+import { send } from "../../redis-rest/support.ts";
+import { type FaultProxy, startFaultProxy } from "./fault-proxy.ts";
+import type { Fault, ProxyStats } from "./faults.ts";
+import { type RedisControl, startControlledRedis } from "./redis-control.ts";
 
 let redis: RedisControl;
 let rest: RedisRestServer;
