@@ -68,6 +68,8 @@ export default defineConfig({
         test: {
           name: "faults",
           include: ["test/faults/**/*.test.ts"],
+          // The proxy's own test runs in Node (project fault-proxy).
+          exclude: ["test/faults/support/**"],
           globalSetup: ["test/faults/global-setup.ts"],
           setupFiles: ["test/faults/reset-after-each.ts"],
           // A fault is global state of the proxy: one file at a time, one test at a time, and after the
