@@ -47,7 +47,7 @@ export function formatWorkloadTable(
     sum(rounds.map((r) => allowedOf(r[w]))) / sum(rounds.map((r) => r[w].done));
   const lines = [
     title,
-    `${"".padEnd(30)}${cells(["decisions/s", "p50 ms", "p99 ms", "cmds/dec", "allowed", "gzip KB"])}`,
+    `${"".padEnd(30)}${cells(["decisions/s", "p50 ms", "p99 ms", "cmds/dec", "allowed", "gzip KiB"])}`,
   ];
   for (const worker of WORKER_NAMES) {
     lines.push(
@@ -57,7 +57,7 @@ export function formatWorkloadTable(
         median(rounds.map((r) => r[worker].p99)).toFixed(2),
         perDecision(worker).toFixed(2),
         `${(100 * allowedShare(worker)).toFixed(1)}%`,
-        (gzipBytes[worker] / 1000).toFixed(1),
+        (gzipBytes[worker] / 1024).toFixed(1),
       ])}`,
     );
     for (const reference of ["floor", "@upstash/ratelimit"] as const) {
