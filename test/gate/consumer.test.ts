@@ -52,6 +52,23 @@ describe("the example consumer, gated through its service binding", () => {
     expect(response.headers.get("RateLimit-Remaining")).toBe("99");
   });
 
+  it("lets a shadow tier's would-be denial through, with what the limiter would have said", async () => {
+    const { key } = await customer("trial");
+    // trial: 10 a minute, shadow mode. An enforcing tier would answer the 11th with 429.
+    const statuses: number[] = [];
+    let remaining: string | null = null;
+    for (let i = 0; i < 11; i++) {
+      const response = await hello({ "x-api-key": key });
+      statuses.push(response.status);
+      remaining = response.headers.get("RateLimit-Remaining");
+      await response.text();
+    }
+    expect(statuses).toEqual(Array(11).fill(200));
+    expect(remaining).toBe("0");
+    const decision = await testEnv.RATE_LIMITER.check({ identifier: unique("probe"), tier: "trial" });
+    expect(decision).toMatchObject({ shadow: true, would_allow: true });
+  });
+
   it("charges the tier of the customer's plan", async () => {
     const { key } = await customer("pro");
     const response = await hello({ "x-api-key": key });
