@@ -18,6 +18,7 @@ const SETTINGS = [
   "REDIS_TIMEOUT_MS",
   "REDIS_RETRIES",
   "API_KEYS",
+  "ADMIN_API_KEYS",
 ] as const;
 
 const devVars = existsSync(".dev.vars") ? parseEnv(readFileSync(".dev.vars", "utf8")) : {};
