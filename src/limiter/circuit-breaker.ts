@@ -92,3 +92,11 @@ export class CircuitBreaker {
     });
   }
 }
+
+/** The circuit is open: Redis was not asked. */
+export class CircuitOpenError extends Error {
+  override name = "CircuitOpenError";
+  constructor() {
+    super("circuit open: Redis was failing, not asked");
+  }
+}

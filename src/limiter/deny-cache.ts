@@ -1,5 +1,6 @@
 import type { NamedTier } from "../config/tiers.ts";
-import { type BucketState, type Decision, decisionFrom, limitsText } from "./decision.ts";
+import { type Decision, decisionFrom } from "./decision.ts";
+import { type BucketState, limitsText } from "./script-reply.ts";
 
 /** Buckets one isolate remembers: about 7 MB at the bound with 36-character identifiers (README, "The deny cache"). */
 export const DENY_CACHE_ENTRIES = 10_000;

@@ -1,7 +1,7 @@
 import type { Limit, NamedTier } from "../config/tiers.ts";
 import { withDeadline } from "./deadline.ts";
-import { limitsText, parseLimits } from "./decision.ts";
 import { isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
+import { limitsText, parseLimits } from "./script-reply.ts";
 
 /** An operator's limits for one identifier on one tier, in place of the tier's, or none at all. */
 export type Override = { exempt: true } | { limits: Limit[] };

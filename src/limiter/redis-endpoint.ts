@@ -1,6 +1,7 @@
 import { errors, Redis, type UpstashRequest, type UpstashResponse } from "@upstash/redis/cloudflare";
 import type { Settings } from "../settings.ts";
-import { MalformedReplyError } from "./decision.ts";
+import { DeadlineExceededError } from "./deadline.ts";
+import { MalformedReplyError } from "./script-reply.ts";
 import { TOKEN_BUCKET_SCRIPT } from "./token-bucket-script.ts";
 
 /** Most characters of an endpoint's error body kept in an error (and so in a log line). */
@@ -29,6 +30,13 @@ export function isTransient(error: unknown): boolean {
   // Garbled replies, and fetch's own failures: refused, reset, dropped mid-reply (workerd throws
   // plain Errors such as "Network connection lost" for some of these, not only TypeErrors).
   return true;
+}
+
+/** A failure for the log: one line, never the command (it holds the bucket key), never long. */
+export function describeFailure(error: unknown): string {
+  if (error instanceof DeadlineExceededError) return error.message;
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return (text.split(", command was:")[0] ?? text).slice(0, MAX_ERROR_TEXT);
 }
 
 /** The token-bucket script and a PING, on one Redis client for the life of the isolate. */

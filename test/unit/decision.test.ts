@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  decisionFrom,
-  decodeReply,
-  limitsText,
-  MalformedReplyError,
-  parseLimits,
-  shadowed,
-} from "../../src/limiter/decision.ts";
+import { decisionFrom, shadowed } from "../../src/limiter/decision.ts";
+import { decodeReply, limitsText, MalformedReplyError, parseLimits } from "../../src/limiter/script-reply.ts";
 
 const T0 = 1_700_000_000_000;
 

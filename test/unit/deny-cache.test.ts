@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NamedTier } from "../../src/config/tiers.ts";
-import { type BucketState, parseLimits } from "../../src/limiter/decision.ts";
 import { DENY_CACHE_MAX_AGE_MS, DenyCache } from "../../src/limiter/deny-cache.ts";
+import { type BucketState, parseLimits } from "../../src/limiter/script-reply.ts";
 
 // 10 tokens over 10 s: one token a second.
 const tier: NamedTier = { name: "t", limits: [{ limit: 10, window: 10 }], mode: "enforce" };

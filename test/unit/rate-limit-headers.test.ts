@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { rateLimitHeaders } from "../../src/http/rate-limit-headers.ts";
-import { decisionFrom, degradedDecision, parseLimits } from "../../src/limiter/decision.ts";
+import { decisionFrom, degradedDecision } from "../../src/limiter/decision.ts";
+import { parseLimits } from "../../src/limiter/script-reply.ts";
 
 const T0 = 1_700_000_000_000;
 

@@ -5,7 +5,7 @@
  */
 import { config } from "../../../src/config/tiers.generated.ts";
 import type { Limit } from "../../../src/config/tiers.ts";
-import { limitsText } from "../../../src/limiter/decision.ts";
+import { limitsText } from "../../../src/limiter/script-reply.ts";
 import { TOKEN_BUCKET_SCRIPT } from "../../../src/limiter/token-bucket-script.ts";
 
 interface FloorEnv {
