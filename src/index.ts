@@ -38,11 +38,19 @@ app.onError(handleError);
  */
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> | Response {
-    if (request.method === "POST" && new URL(request.url).pathname === "/check") {
+    if (request.method === "POST" && pathOf(request.url) === "/check") {
       return serveCheck(request, env, ctx);
     }
     return app.fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;
+
+/** The path of an absolute URL, without parsing it whole: this runs on every request. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const query = url.indexOf("?", start);
+  return url.slice(start, query === -1 ? undefined : query);
+}
 
 export { RateLimiter } from "./gate/rpc.ts";

@@ -69,8 +69,16 @@ export function bucketCalls(
   };
 }
 
-/** 64 random bits, in hex: names one script call and its retries. */
+// 64 random bits for this isolate, then a counter: unique across isolates, and cheap per call. Made
+// at the first call: workerd allows no random values in a Worker's global scope.
+let isolateId: string | undefined;
+let calls = 0;
+
+/** Names one script call and its retries, in hex (the script's record format wants [0-9a-f]). */
 function newCallId(): string {
-  const words = crypto.getRandomValues(new Uint32Array(2));
-  return Array.from(words, (word) => word.toString(16).padStart(8, "0")).join("");
+  isolateId ??= Array.from(crypto.getRandomValues(new Uint32Array(2)), (word) =>
+    word.toString(16).padStart(8, "0"),
+  ).join("");
+  calls += 1;
+  return `${isolateId}${calls.toString(16)}`;
 }

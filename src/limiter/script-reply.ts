@@ -24,13 +24,27 @@ export function limitsText(limits: readonly Limit[]): string {
   return text;
 }
 
-/** The script's text form of limits, read back; empty for `exempt`. */
+const parsed = new Map<string, LimitMs[]>();
+
+/**
+ * The script's text form of limits, read back; empty for `exempt`. Every reply carries its limits,
+ * and there are only as many texts as tiers and overrides in use, so each is read once (the cache is
+ * cleared past 1000 texts, to stay bounded whatever overrides come and go).
+ */
 export function parseLimits(text: string): LimitMs[] {
-  if (text === "exempt") return [];
-  return text.split(",").map((part) => {
-    const [limit, windowMs] = part.split(":").map(Number);
-    return { limit: limit as number, windowMs: windowMs as number };
-  });
+  let limits = parsed.get(text);
+  if (limits === undefined) {
+    limits =
+      text === "exempt"
+        ? []
+        : text.split(",").map((part) => {
+            const [limit, windowMs] = part.split(":").map(Number);
+            return { limit: limit as number, windowMs: windowMs as number };
+          });
+    if (parsed.size >= 1000) parsed.clear();
+    parsed.set(text, limits);
+  }
+  return limits;
 }
 
 /** The buckets of one identifier as one reply left them: exact tokens per bucket at their time. */
