@@ -75,7 +75,7 @@ function target(c: Context<AppEnv>): { tier: NamedTier; identifier: string } {
 
 /** A JSON body of at most 4 KiB, read as `POST /check` reads its own. */
 async function readJson(request: Request, log: Logger): Promise<unknown> {
-  const text = await readBodyText(request, 4096, log);
+  const text = await readBodyText(request, request.headers.get("content-length"), 4096, log);
   try {
     return JSON.parse(text);
   } catch {

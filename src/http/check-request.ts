@@ -11,8 +11,10 @@ export const MAX_BODY_BYTES = 4096;
  * (so it fails validation as a plain string would).
  */
 export async function readCheckRequest(request: Request, log: Logger): Promise<CheckInput> {
-  const contentType = request.headers.get("content-type") ?? undefined;
-  const text = await readBodyText(request, MAX_BODY_BYTES, log);
+  // One look at the headers, for both values wanted: each access builds them anew (see read-body.ts).
+  const headers = request.headers;
+  const contentType = headers.get("content-type") ?? undefined;
+  const text = await readBodyText(request, headers.get("content-length"), MAX_BODY_BYTES, log);
   if (contentType !== undefined && !isJson(contentType)) return validateCheckInput(text);
   let body: unknown;
   try {

@@ -15,7 +15,7 @@ export async function serveCheck(request: Request, env: object, ctx: ExecutionCo
   let services: Services | undefined;
   try {
     services = servicesFor(env);
-    await requireApiKey(request, services.apiKeys);
+    if (services.apiKeys !== undefined) await requireApiKey(request, services.apiKeys);
     return await decide(request, services, ctx);
   } catch (error) {
     return errorResponse(error, services?.log);
