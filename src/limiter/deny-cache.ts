@@ -2,7 +2,7 @@ import type { NamedTier } from "../config/tiers.ts";
 import { type Decision, decisionFrom } from "./decision.ts";
 import { type BucketState, limitsText } from "./script-reply.ts";
 
-/** Buckets one isolate remembers: about 7 MB at the bound with 36-character identifiers (README, "The deny cache"). */
+/** Buckets one isolate remembers: about 7.5 MB at the bound with 36-character identifiers (README, "Inside one isolate"). */
 export const DENY_CACHE_ENTRIES = 10_000;
 
 /**
