@@ -38,7 +38,7 @@ export function bucketCalls(
     const [first] = requests as [BucketRequest];
     const { tier } = first;
     const nowMs = Math.max(...requests.map((request) => request.nowMs));
-    // The reply to the call before this one may already settle some of these.
+    // What an earlier reply already settles needs no call: a request alone, or queued behind one.
     const cached = requests.map(({ cost }) => denials.deny(key, tier, cost, nowMs));
     const asked = requests.filter((_, i) => cached[i] === undefined);
     if (asked.length === 0) return cached as Decision[];

@@ -4,7 +4,7 @@ import type { Settings } from "../settings.ts";
 import { Batches } from "./batches.ts";
 import { type BucketRequest, bucketCalls } from "./bucket-calls.ts";
 import type { CheckInput } from "./check-input.ts";
-import { CircuitBreaker, CircuitOpenError, type CircuitState } from "./circuit-breaker.ts";
+import { CircuitBreaker, type CircuitState } from "./circuit-breaker.ts";
 import { withDeadline } from "./deadline.ts";
 import { type Decision, degradedDecision, shadowed, UNAVAILABLE_DETAIL } from "./decision.ts";
 import { DenyCache } from "./deny-cache.ts";
@@ -74,11 +74,10 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
     return degradedDecision(maxCost(tier));
   }
 
+  // A certain denial and an open circuit are answered in decideBatch (bucket-calls.ts), before any
+  // call, for a request alone as for those that queued behind a call: one place for both.
   async function decide({ identifier, tier, cost }: CheckInput, nowMs: number): Promise<Decision> {
     const key = `${prefix}:${tier.name}:${identifier}`;
-    const certain = denials.deny(key, tier, cost, nowMs);
-    if (certain !== undefined) return certain;
-    if (breaker.state === "open") return unavailable(tier, new CircuitOpenError());
     const deadlineAt = Date.now() + settings.REDIS_TIMEOUT_MS;
     try {
       return await batches.submit(key, { tier, cost, nowMs, deadlineAt }, deadlineAt);
@@ -109,8 +108,9 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
         breaker.succeeded();
         return { healthy: true, circuit: breaker.state };
       } catch (error) {
-        breaker.failed(describeFailure(error));
-        log.warning("redis health check failed", { reason: describeFailure(error) });
+        const reason = describeFailure(error);
+        breaker.failed(reason);
+        log.warning("redis health check failed", { reason });
         return { healthy: false, circuit: breaker.state };
       }
     },
