@@ -1,6 +1,6 @@
 import type { NamedTier } from "../config/tiers.ts";
 import { type Decision, decisionFrom } from "./decision.ts";
-import { type BucketState, limitsText } from "./script-reply.ts";
+import { type BucketState, limitsText, refilledAt } from "./script-reply.ts";
 
 /** Buckets one isolate remembers: about 7.5 MB at the bound with 36-character identifiers (README, "Inside one isolate"). */
 export const DENY_CACHE_ENTRIES = 10_000;
@@ -74,10 +74,7 @@ export class DenyCache {
       return undefined;
     }
     const timeMs = Math.max(entry.timeMs, nowMs);
-    // The script's own arithmetic, in its order: tokens + (now - ts) * capacity / window.
-    const bounds = entry.limits.map(({ limit, windowMs }, i) =>
-      Math.min(limit, (entry.tokens[i] as number) + ((timeMs - entry.timeMs) * limit) / windowMs),
-    );
+    const bounds = refilledAt(entry, timeMs);
     if (bounds.every((bound, i) => bound >= (entry.limits[i]?.limit as number))) {
       this.#entries.delete(key);
       return undefined;

@@ -1,7 +1,8 @@
 import type { Limit, NamedTier } from "../config/tiers.ts";
 import { withDeadline } from "./deadline.ts";
+import { decisionFrom } from "./decision.ts";
 import { isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
-import { limitsText, parseLimits } from "./script-reply.ts";
+import { limitsText, parseLimits, refilledAt } from "./script-reply.ts";
 
 /** An operator's limits for one identifier on one tier, in place of the tier's, or none at all. */
 export type Override = { exempt: true } | { limits: Limit[] };
@@ -99,16 +100,24 @@ export function createOverrides(endpoint: RedisEndpoint, prefix: string, timeout
     async bucket(tier: NamedTier, identifier: string, nowMs: number): Promise<BucketView> {
       const hash = await readHash(bucketKey(tier.name, identifier));
       const override = hash.override === undefined ? null : overrideOf(hash.override);
-      const limits = override === null ? tier.limits : "limits" in override ? override.limits : [];
+      const applied = override === null ? tier.limits : "limits" in override ? override.limits : [];
+      const limits = parseLimits(applied.length === 0 ? "exempt" : limitsText(applied));
       const storedAt = hash.ts === undefined ? undefined : Number(hash.ts);
-      const elapsed = storedAt === undefined ? 0 : Math.max(0, nowMs - storedAt);
-      const buckets = limits.map(({ limit, window }) => {
-        const field = limits.length === 1 ? "tokens" : `tokens:${Math.round(window * 1000)}`;
-        const stored = hash[field] === undefined ? limit : Number(hash[field]);
-        const tokens = Math.min(limit, stored + (elapsed * limit) / (window * 1000));
-        const resetAt = (nowMs + Math.ceil(((limit - tokens) * window * 1000) / limit)) / 1000;
-        return { limit, window, tokens, tokens_remaining: Math.floor(tokens), reset_at: resetAt };
-      });
+      // The script's field names: `tokens` for one bucket, `tokens:<window ms>` for several.
+      const field = (windowMs: number) => (limits.length === 1 ? "tokens" : `tokens:${windowMs}`);
+      const stored = limits.map(({ limit, windowMs }) => Number(hash[field(windowMs)] ?? limit));
+      const tokens = refilledAt({ limits, tokens: stored, timeMs: storedAt ?? nowMs }, nowMs);
+      const policies =
+        limits.length === 0
+          ? []
+          : (decisionFrom(true, { limits, tokens, timeMs: nowMs }, 0, nowMs).policies ?? []);
+      const buckets = policies.map(({ limit, window, remaining, resetAt }, i) => ({
+        limit,
+        window,
+        tokens: tokens[i] as number,
+        tokens_remaining: remaining,
+        reset_at: resetAt,
+      }));
       return {
         tier: tier.name,
         identifier,

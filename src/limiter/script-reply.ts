@@ -54,6 +54,18 @@ export interface BucketState {
   timeMs: number;
 }
 
+/**
+ * Each bucket's tokens at `atMs`, refilled from `state` with the script's own arithmetic, in its
+ * order (tokens + (now - ts) * capacity / window, capped at the capacity), so the figures agree with
+ * what Redis would compute. No refill for a time before the buckets' own.
+ */
+export function refilledAt({ limits, tokens, timeMs }: BucketState, atMs: number): number[] {
+  const elapsed = Math.max(0, atMs - timeMs);
+  return limits.map(({ limit, windowMs }, i) =>
+    Math.min(limit, (tokens[i] as number) + (elapsed * limit) / windowMs),
+  );
+}
+
 /** What one script call decided for each of its costs, in order, and the buckets after each. */
 export type BatchOutcome = Array<{ allowed: boolean; after: BucketState }>;
 
