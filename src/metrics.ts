@@ -1,4 +1,6 @@
+import type { CheckInput } from "./limiter/check-input.ts";
 import type { Decision } from "./limiter/decision.ts";
+import type { Limiter } from "./limiter/limiter.ts";
 
 /** What became of one request, as the metrics count it. */
 export type Outcome =
@@ -53,4 +55,24 @@ export function createMetrics(dataset: AnalyticsEngineDataset, hashKey: string):
       });
     },
   };
+}
+
+/**
+ * Asks the limiter, and hands the decision's data point (a 503's too) to `waitUntil` when metrics are
+ * on: every adapter decides through this, so none can forget to count.
+ */
+export async function checkCounted(
+  { limiter, metrics }: { limiter: Limiter; metrics?: Metrics },
+  input: CheckInput,
+  waitUntil: (point: Promise<void>) => void,
+  nowMs = Date.now(),
+): Promise<Decision> {
+  const count = (decision: Decision | undefined) =>
+    metrics && waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, decision));
+  const decision = await limiter.check(input, nowMs).catch((error: unknown) => {
+    count(undefined);
+    throw error;
+  });
+  count(decision);
+  return decision;
 }

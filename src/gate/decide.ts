@@ -1,5 +1,6 @@
 import { type CheckInput, validateCheckInput } from "../limiter/check-input.ts";
 import type { Decision } from "../limiter/decision.ts";
+import { checkCounted } from "../metrics.ts";
 import { servicesFor } from "../services.ts";
 import { toGateError } from "./gate-errors.ts";
 
@@ -34,20 +35,14 @@ export async function decide(
   request: GateRequest,
   waitUntil: (metric: Promise<void>) => void = () => {},
 ): Promise<GateDecision> {
-  const { limiter, metrics } = servicesFor(env);
+  const services = servicesFor(env);
   let input: CheckInput;
   try {
     input = validateCheckInput(request);
   } catch (error) {
     throw toGateError(error);
   }
-  const record = (decision: Decision | undefined) =>
-    metrics && waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, decision));
-  const decision = await limiter.check(input).catch((error: unknown) => {
-    record(undefined);
-    throw error;
-  });
-  record(decision);
+  const decision = await checkCounted(services, input, waitUntil);
   const binding = decision.policies?.find((policy) => policy.limit === decision.limit);
   return { ...decision, tier: input.tier.name, window: binding?.window ?? input.tier.limits[0]?.window ?? 0 };
 }

@@ -1,4 +1,5 @@
 import type { Decision } from "../limiter/decision.ts";
+import { checkCounted } from "../metrics.ts";
 import { type Services, servicesFor } from "../services.ts";
 import { limitedBody } from "./answers.ts";
 import { requireApiKey } from "./api-keys.ts";
@@ -22,16 +23,10 @@ export async function serveCheck(request: Request, env: object, ctx: ExecutionCo
   }
 }
 
-async function decide(request: Request, { limiter, metrics, log }: Services, ctx: ExecutionContext) {
-  const input = await readCheckRequest(request, log);
+async function decide(request: Request, services: Services, ctx: ExecutionContext) {
+  const input = await readCheckRequest(request, services.log);
   const nowMs = Date.now();
-  const record = (decision: Decision | undefined) =>
-    metrics && ctx.waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, decision));
-  const decision = await limiter.check(input, nowMs).catch((error: unknown) => {
-    record(undefined);
-    throw error;
-  });
-  record(decision);
+  const decision = await checkCounted(services, input, (point) => ctx.waitUntil(point), nowMs);
   const headers = rateLimitHeaders(decision, input.tier.name, nowMs);
   headers["content-type"] = "application/json";
   if (decision.allowed) return new Response(JSON.stringify(bodyOf(decision)), { status: 200, headers });
