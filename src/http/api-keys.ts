@@ -29,12 +29,11 @@ async function presentedKey(authorization: string | undefined, ring: KeyRing): P
 const unauthorized = () => apiError(401, "Unauthorized", { "WWW-Authenticate": "Bearer" });
 
 /**
- * Requires `Authorization: Bearer <key>` with one of the `API_KEYS` when that secret is set;
- * otherwise throws the 401, before anything else runs (no body read, no Redis call). Several keys
- * allow rotation.
+ * Requires `Authorization: Bearer <key>` with one of the `API_KEYS` (the route asks only when that
+ * secret is set); otherwise throws the 401, before anything else runs (no body read, no Redis
+ * call). Several keys allow rotation.
  */
-export async function requireApiKey(request: Request, ring: KeyRing | undefined): Promise<void> {
-  if (ring === undefined) return;
+export async function requireApiKey(request: Request, ring: KeyRing): Promise<void> {
   const presented = await presentedKey(request.headers.get("authorization") ?? undefined, ring);
   if (presented === -1) throw unauthorized();
 }
