@@ -39,7 +39,7 @@ export function servicesFor(env: object): Services {
       settings,
       log,
       limiter: createLimiter(settings, log, { endpoint, prefix: KEY_PREFIX }),
-      overrides: createOverrides(endpoint, KEY_PREFIX, settings.REDIS_TIMEOUT_MS),
+      overrides: createOverrides(endpoint, KEY_PREFIX, settings),
       apiKeys: keyRing(settings.API_KEYS),
       adminKeys: keyRing(settings.ADMIN_API_KEYS),
     };

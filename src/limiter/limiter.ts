@@ -9,7 +9,7 @@ import { withDeadline } from "./deadline.ts";
 import { type Decision, degradedDecision, shadowed, UNAVAILABLE_DETAIL } from "./decision.ts";
 import { DenyCache } from "./deny-cache.ts";
 import { createRedisEndpoint, describeFailure, isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
-import { MAX_BATCH } from "./token-bucket-script.ts";
+import { bucketKey, MAX_BATCH } from "./token-bucket-script.ts";
 
 /** Redis could not answer in time and FAIL_MODE is closed. Its message is the HTTP `detail`. */
 export class LimiterUnavailableError extends Error {
@@ -39,7 +39,7 @@ export interface Limiter {
 }
 
 export interface LimiterOptions {
-  /** Redis key prefix; buckets live at `<prefix>:<tier>:<identifier>`. */
+  /** Redis key prefix; buckets live at `<prefix>:<tier>:<identifier>` (bucketKey). @default "ratelimit" */
   prefix?: string;
   /** The circuit breaker's cool-down before jitter, in ms. @default 1000 */
   cooldownMs?: number;
@@ -77,7 +77,7 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
   // A certain denial and an open circuit are answered in decideBatch (bucket-calls.ts), before any
   // call, for a request alone as for those that queued behind a call: one place for both.
   async function decide({ identifier, tier, cost }: CheckInput, nowMs: number): Promise<Decision> {
-    const key = `${prefix}:${tier.name}:${identifier}`;
+    const key = bucketKey(prefix, tier.name, identifier);
     const deadlineAt = Date.now() + settings.REDIS_TIMEOUT_MS;
     try {
       return await batches.submit(key, { tier, cost, nowMs, deadlineAt }, deadlineAt);
@@ -88,7 +88,7 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
 
   return {
     forget(tierName, identifier) {
-      denials.forget(`${prefix}:${tierName}:${identifier}`);
+      denials.forget(bucketKey(prefix, tierName, identifier));
     },
 
     async check(input, nowMs = Date.now()) {

@@ -1,8 +1,10 @@
 import type { Limit, NamedTier } from "../config/tiers.ts";
+import type { Settings } from "../settings.ts";
 import { withDeadline } from "./deadline.ts";
 import { decisionFrom } from "./decision.ts";
 import { isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
 import { limitsText, parseLimits, refilledAt } from "./script-reply.ts";
+import { bucketKey } from "./token-bucket-script.ts";
 
 /** An operator's limits for one identifier on one tier, in place of the tier's, or none at all. */
 export type Override = { exempt: true } | { limits: Limit[] };
@@ -52,13 +54,13 @@ return existed`;
 const READ_HASH = `return redis.call('HGETALL', KEYS[1])`;
 
 /** Overrides and bucket inspection for the admin API, on the limiter's Redis and key layout. */
-export function createOverrides(endpoint: RedisEndpoint, prefix: string, timeoutMs: number) {
+export function createOverrides(endpoint: RedisEndpoint, prefix: string, settings: Settings) {
   const index = `${prefix}:overrides`;
-  const bucketKey = (tier: string, identifier: string) => `${prefix}:${tier}:${identifier}`;
+  const keyOf = (tier: string, identifier: string) => bucketKey(prefix, tier, identifier);
   const run = (script: string, keys: string[], args: string[] = []) =>
     withDeadline(() => endpoint.evalScript(script, keys, args), {
-      deadlineAt: Date.now() + timeoutMs,
-      retries: 2,
+      deadlineAt: Date.now() + settings.REDIS_TIMEOUT_MS,
+      retries: settings.REDIS_RETRIES,
       isRetryable: isTransient,
     });
   const readHash = async (key: string) => hashOf(await run(READ_HASH, [key]));
@@ -67,15 +69,11 @@ export function createOverrides(endpoint: RedisEndpoint, prefix: string, timeout
     /** Replaces the identifier's limits on `tier` (its buckets start full under them), or exempts it. */
     async set(tier: NamedTier, identifier: string, override: Override): Promise<void> {
       const text = "exempt" in override ? "exempt" : limitsText(override.limits);
-      await run(
-        SET_OVERRIDE,
-        [bucketKey(tier.name, identifier), index],
-        [`${tier.name}:${identifier}`, text],
-      );
+      await run(SET_OVERRIDE, [keyOf(tier.name, identifier), index], [`${tier.name}:${identifier}`, text]);
     },
 
     async get(tier: NamedTier, identifier: string): Promise<Override | undefined> {
-      const text = (await readHash(bucketKey(tier.name, identifier))).override;
+      const text = (await readHash(keyOf(tier.name, identifier))).override;
       return text === undefined ? undefined : overrideOf(text);
     },
 
@@ -93,12 +91,12 @@ export function createOverrides(endpoint: RedisEndpoint, prefix: string, timeout
 
     /** Whether there was an override to delete. The bucket starts afresh under the tier's limits. */
     async delete(tier: NamedTier, identifier: string): Promise<boolean> {
-      const key = bucketKey(tier.name, identifier);
+      const key = keyOf(tier.name, identifier);
       return (await run(DELETE_OVERRIDE, [key, index], [`${tier.name}:${identifier}`])) === 1;
     },
 
     async bucket(tier: NamedTier, identifier: string, nowMs: number): Promise<BucketView> {
-      const hash = await readHash(bucketKey(tier.name, identifier));
+      const hash = await readHash(keyOf(tier.name, identifier));
       const override = hash.override === undefined ? null : overrideOf(hash.override);
       const applied = override === null ? tier.limits : "limits" in override ? override.limits : [];
       const limits = parseLimits(applied.length === 0 ? "exempt" : limitsText(applied));
@@ -129,7 +127,7 @@ export function createOverrides(endpoint: RedisEndpoint, prefix: string, timeout
 
     /** Fills the bucket again (keeping any override); whether there was state to forget. */
     async reset(tier: NamedTier, identifier: string): Promise<boolean> {
-      return (await run(RESET_BUCKET, [bucketKey(tier.name, identifier)])) === 1;
+      return (await run(RESET_BUCKET, [keyOf(tier.name, identifier)])) === 1;
     },
   };
 }

@@ -106,6 +106,10 @@ end
 return { flags, before, ts, spec }
 `;
 
+/** Where the buckets of one identifier on one tier live: the script's KEYS[1]. */
+export const bucketKey = (prefix: string, tierName: string, identifier: string) =>
+  `${prefix}:${tierName}:${identifier}`;
+
 /** The reply, in the order the script returns it. */
 export type TokenBucketReply = [flags: string, tokensBefore: string, bucketTimeMs: number, limits: string];
 
