@@ -43,6 +43,13 @@ export async function decide(
     throw toGateError(error);
   }
   const decision = await checkCounted(services, input, waitUntil);
-  const binding = decision.policies?.find((policy) => policy.limit === decision.limit);
+  // The most restrictive bucket: the one whose figures the decision reports (its limit alone could
+  // be shared by buckets of other windows).
+  const binding = decision.policies?.find(
+    (policy) =>
+      policy.limit === decision.limit &&
+      policy.remaining === decision.tokens_remaining &&
+      policy.resetAt === decision.reset_at,
+  );
   return { ...decision, tier: input.tier.name, window: binding?.window ?? input.tier.limits[0]?.window ?? 0 };
 }
