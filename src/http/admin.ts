@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { HonoBase } from "hono/hono-base";
-import { RegExpRouter } from "hono/router/reg-exp-router";
+import { PatternRouter } from "hono/router/pattern-router";
 import { type NamedTier, resolveTier } from "../config/tiers.ts";
 import { InvalidInputError, invalidBody, invalidInput, toValidationIssue } from "../limiter/check-input.ts";
 import type { Override } from "../limiter/overrides.ts";
@@ -16,7 +16,7 @@ import { readBodyText } from "./read-body.ts";
  * state (read, reset). It exists only when `ADMIN_API_KEYS` is set, and takes only those keys.
  * Every change is logged at INFO with the admin key's index (never the key, never the identifier).
  */
-export const admin = new HonoBase<AppEnv>({ router: new RegExpRouter() });
+export const admin = new HonoBase<AppEnv>({ router: new PatternRouter() });
 
 admin.use(requireAdminKey);
 
