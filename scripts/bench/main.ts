@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: this project's Worker side by side with the floor (one bare EVALSHA per request) and a
  * Worker built on @upstash/ratelimit, all three bundled as deployed, each in workerd, against one
- * redis-server behind the project's REST server. Both workloads run against all three Workers in
- * alternating rounds (A B C, B C A, C A B, ...), so the machine's noise hits all alike, and the results are
- * given as ratios, which carry over between machines better than absolute figures. See README.md here.
+ * redis-server behind the project's REST server (and, with --answer-only, a reference that answers without
+ * limiting). Both workloads run against every Worker in alternating rounds (A B C, B C A, C A B, ...), so
+ * the machine's noise hits all alike, and the results are given as ratios, which carry over between
+ * machines better than absolute figures. See README.md here.
  */
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
@@ -14,7 +15,7 @@ import type { Job, JobResult } from "./load.ts";
 import { BUDGET_MS, parseOptions } from "./options.ts";
 import { measureOutage } from "./outage.ts";
 import { connectRedisStats } from "./redis-stats.ts";
-import { formatWorkloadTable, LEGEND, WORKER_NAMES, type WorkerName } from "./report.ts";
+import { ANSWER_ONLY, formatWorkloadTable, LEGEND, WORKER_NAMES, type WorkerName } from "./report.ts";
 import { runRounds } from "./rounds.ts";
 import { patchUpstashRatelimit, SHEBANG } from "./upstash-patch.ts";
 import { deployedVars, type RunningWorker, startWorker } from "./workers.ts";
@@ -55,29 +56,38 @@ async function main() {
     const abortBuild = new AbortController();
     stops.push(async () => abortBuild.abort());
     const patch = patchUpstashRatelimit();
-    const [ours, floor, upstash] = await Promise.all([
+    const [ours, floor, upstash, answerOnly] = await Promise.all([
       buildThisWorker(abortBuild.signal),
       buildPeer("floor-worker.ts"),
       buildPeer("upstash-worker.ts", [patch.plugin]),
+      buildPeer("answer-only-worker.ts"),
     ]);
     console.log(
       `@upstash/ratelimit ${patch.version}, patched in the bundle only: removed "${SHEBANG.trim()}" from ` +
         `${patch.stripped} Lua scripts (stock Redis 7 rejects that flag) and replaced their ${patch.rehashed.length} ` +
         "hard-coded SHA-1s with those of the shortened scripts.",
     );
-    const bundles: Record<WorkerName, Bundle> = { "this Worker": ours, floor, "@upstash/ratelimit": upstash };
+    const bundles: Record<WorkerName, Bundle> = {
+      "this Worker": ours,
+      floor,
+      "@upstash/ratelimit": upstash,
+      [ANSWER_ONLY]: answerOnly,
+    };
+    const names: WorkerName[] = options.answerOnly ? [...WORKER_NAMES, ANSWER_ONLY] : [...WORKER_NAMES];
     await loadScript(redis);
 
     const rest = { UPSTASH_REDIS_REST_URL: redis.url, UPSTASH_REDIS_REST_TOKEN: redis.token };
     const ourVars = { ...deployedVars, ...rest, LOG_LEVEL: "ERROR" };
-    const workers = {} as Record<WorkerName, RunningWorker>;
-    for (const [name, vars] of [
-      ["this Worker", ourVars],
-      ["floor", rest],
-      ["@upstash/ratelimit", rest],
-    ] as const) {
-      workers[name] = await startWorker(name.replace(/\W+/g, "-"), bundles[name].script, vars);
-      stops.push(() => workers[name].dispose());
+    const varsOf = (name: WorkerName) => (name === "this Worker" ? ourVars : rest);
+    const checkUrls: Partial<Record<WorkerName, string>> = {};
+    for (const name of names) {
+      const worker: RunningWorker = await startWorker(
+        name.replace(/\W+/g, "-"),
+        bundles[name].script,
+        varsOf(name),
+      );
+      stops.push(() => worker.dispose());
+      checkUrls[name] = worker.checkUrl;
     }
 
     const load = new Worker(new URL("./load.ts", import.meta.url));
@@ -87,13 +97,12 @@ async function main() {
       const [result] = (await once(load, "message")) as [JobResult];
       return result;
     };
-    const checkUrls = Object.fromEntries(WORKER_NAMES.map((name) => [name, workers[name].checkUrl]));
-    const table = await runRounds(checkUrls as Record<WorkerName, string>, run, stats, options, BUDGET_MS);
+    const table = await runRounds(checkUrls, run, stats, options, BUDGET_MS);
 
-    const gzip = Object.fromEntries(WORKER_NAMES.map((name) => [name, bundles[name].gzipBytes]));
+    const gzip = Object.fromEntries(names.map((name) => [name, bundles[name].gzipBytes]));
     for (const [w, workload] of WORKLOADS.entries()) {
       const title = `\n${describeWorkload(workload)}: ${options.rounds} rounds, ${options.concurrency} connections`;
-      console.log(formatWorkloadTable(title, table[w] ?? [], gzip as Record<WorkerName, number>));
+      console.log(formatWorkloadTable(title, names, table[w] ?? [], gzip as Record<WorkerName, number>));
     }
     console.log(`\n${LEGEND}`);
     console.log("\noutage (this Worker, REST endpoint refusing connections):");

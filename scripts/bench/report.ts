@@ -6,9 +6,13 @@
  */
 import type { JobResult } from "./load.ts";
 
-/** The three Workers, in the order the table lists them. */
+/** The three Workers compared, in the order the table lists them. */
 export const WORKER_NAMES = ["this Worker", "floor", "@upstash/ratelimit"] as const;
-export type WorkerName = (typeof WORKER_NAMES)[number];
+
+/** The reference `--answer-only` adds: answers without limiting (peers/answer-only-worker.ts). */
+export const ANSWER_ONLY = "answer only";
+
+export type WorkerName = (typeof WORKER_NAMES)[number] | typeof ANSWER_ONLY;
 
 /** One job's result and the Redis commands it caused. */
 export interface Measured extends JobResult {
@@ -35,9 +39,10 @@ export function formatJob(round: number, workload: string, worker: WorkerName, m
   );
 }
 
-/** The table of one workload: `rounds[i][worker]` is round i's measurement of that Worker. */
+/** The table of one workload: `rounds[i][worker]` is round i's measurement of each Worker in `workers`. */
 export function formatWorkloadTable(
   title: string,
+  workers: readonly WorkerName[],
   rounds: Array<Record<WorkerName, Measured>>,
   gzipBytes: Record<WorkerName, number>,
 ): string {
@@ -49,7 +54,7 @@ export function formatWorkloadTable(
     title,
     `${"".padEnd(30)}${cells(["decisions/s", "p50 ms", "p99 ms", "cmds/dec", "allowed", "gzip KiB"])}`,
   ];
-  for (const worker of WORKER_NAMES) {
+  for (const worker of workers) {
     lines.push(
       `${worker.padEnd(30)}${cells([
         median(rounds.map((r) => r[worker].perSecond)).toFixed(0),

@@ -8,7 +8,7 @@ import type { Job, JobResult } from "./load.ts";
 import type { BenchOptions } from "./options.ts";
 import type { RedisStats } from "./redis-stats.ts";
 import { totalCalls } from "./redis-stats.ts";
-import { formatJob, type Measured, WORKER_NAMES, type WorkerName } from "./report.ts";
+import { formatJob, type Measured, type WorkerName } from "./report.ts";
 import { WORKLOADS, type Workload } from "./workloads.ts";
 
 const WARM_UP = { requests: 2000, maxMs: 1500 };
@@ -18,32 +18,38 @@ export type RoundsTable = Array<Array<Record<WorkerName, Measured>>>;
 
 /** Runs the warm-up and the rounds, printing one line per job; throws if any request failed. */
 export async function runRounds(
-  checkUrls: Record<WorkerName, string>,
+  checkUrls: Partial<Record<WorkerName, string>>,
   run: (job: Job) => Promise<JobResult>,
   stats: RedisStats,
   { requests, concurrency, rounds }: BenchOptions,
   budgetMs: number,
 ): Promise<RoundsTable> {
+  const workers = Object.keys(checkUrls) as WorkerName[];
   const decide = (worker: WorkerName, workload: Workload, limits: { requests: number; maxMs: number }) =>
-    run({ url: checkUrls[worker], workload, concurrency, okStatuses: [200, 429], offset: 0, ...limits });
+    run({
+      url: checkUrls[worker] as string,
+      workload,
+      concurrency,
+      okStatuses: [200, 429],
+      offset: 0,
+      ...limits,
+    });
 
   console.log(`warm-up: up to ${WARM_UP.requests} requests per Worker and workload`);
   for (const workload of WORKLOADS) {
-    for (const worker of WORKER_NAMES) {
+    for (const worker of workers) {
       const result = await decide(worker, workload, WARM_UP);
       if (result.errors > 0) throw new Error(`warm-up of ${worker}: ${result.firstError}`);
     }
   }
 
-  const maxMs = Math.round(budgetMs / (rounds * WORKLOADS.length * WORKER_NAMES.length));
+  const maxMs = Math.round(budgetMs / (rounds * WORKLOADS.length * workers.length));
   console.log(
     `${rounds} rounds, ${concurrency} connections, each job up to ${requests} requests or ${maxMs} ms`,
   );
   const table: RoundsTable = WORKLOADS.map(() => []);
   for (let round = 1; round <= rounds; round++) {
-    const order = WORKER_NAMES.map(
-      (_, i) => WORKER_NAMES[(i + round - 1) % WORKER_NAMES.length] as WorkerName,
-    );
+    const order = workers.map((_, i) => workers[(i + round - 1) % workers.length] as WorkerName);
     for (const [w, workload] of WORKLOADS.entries()) {
       const row = {} as Record<WorkerName, Measured>;
       for (const worker of order) {
