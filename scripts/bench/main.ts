@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: this project's Worker side by side with the floor (one bare EVALSHA per request) and a
  * Worker built on @upstash/ratelimit, all three bundled as deployed, each in workerd, against one
- * redis-server behind the project's REST server (and, with --answer-only, a reference that answers without
- * limiting). Both workloads run against every Worker in alternating rounds (A B C, B C A, C A B, ...), so
+ * redis-server behind the project's REST server (and, with --ceilings, two references that answer as the
+ * SPEC says with no limiter's work). Both workloads run against every Worker in alternating rounds (A B C, B C A, C A B, ...), so
  * the machine's noise hits all alike, and the results are given as ratios, which carry over between
  * machines better than absolute figures. See README.md here.
  */
@@ -12,10 +12,10 @@ import { TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
 import { startLocalRedisRest } from "../local-redis.ts";
 import { type Bundle, buildPeer, buildThisWorker } from "./builds.ts";
 import type { Job, JobResult } from "./load.ts";
-import { BUDGET_MS, parseOptions } from "./options.ts";
+import { BUDGET_PER_WORKER_MS, parseOptions } from "./options.ts";
 import { measureOutage } from "./outage.ts";
 import { connectRedisStats } from "./redis-stats.ts";
-import { ANSWER_ONLY, formatWorkloadTable, LEGEND, WORKER_NAMES, type WorkerName } from "./report.ts";
+import { CEILINGS, formatWorkloadTable, LEGEND, WORKER_NAMES, type WorkerName } from "./report.ts";
 import { runRounds } from "./rounds.ts";
 import { patchUpstashRatelimit, SHEBANG } from "./upstash-patch.ts";
 import { deployedVars, type RunningWorker, startWorker } from "./workers.ts";
@@ -56,10 +56,11 @@ async function main() {
     const abortBuild = new AbortController();
     stops.push(async () => abortBuild.abort());
     const patch = patchUpstashRatelimit();
-    const [ours, floor, upstash, answerOnly] = await Promise.all([
+    const [ours, floor, upstash, floorAnswer, answerOnly] = await Promise.all([
       buildThisWorker(abortBuild.signal),
       buildPeer("floor-worker.ts"),
       buildPeer("upstash-worker.ts", [patch.plugin]),
+      buildPeer("floor-answer-worker.ts"),
       buildPeer("answer-only-worker.ts"),
     ]);
     console.log(
@@ -71,9 +72,10 @@ async function main() {
       "this Worker": ours,
       floor,
       "@upstash/ratelimit": upstash,
-      [ANSWER_ONLY]: answerOnly,
+      "floor + answer": floorAnswer,
+      "answer only": answerOnly,
     };
-    const names: WorkerName[] = options.answerOnly ? [...WORKER_NAMES, ANSWER_ONLY] : [...WORKER_NAMES];
+    const names: WorkerName[] = [...WORKER_NAMES, ...(options.ceilings ? CEILINGS : [])];
     await loadScript(redis);
 
     const rest = { UPSTASH_REDIS_REST_URL: redis.url, UPSTASH_REDIS_REST_TOKEN: redis.token };
@@ -97,7 +99,8 @@ async function main() {
       const [result] = (await once(load, "message")) as [JobResult];
       return result;
     };
-    const table = await runRounds(checkUrls, run, stats, options, BUDGET_MS);
+    const budgetMs = BUDGET_PER_WORKER_MS * names.length;
+    const table = await runRounds(checkUrls, run, stats, options, budgetMs);
 
     const gzip = Object.fromEntries(names.map((name) => [name, bundles[name].gzipBytes]));
     for (const [w, workload] of WORKLOADS.entries()) {

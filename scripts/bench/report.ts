@@ -9,10 +9,13 @@ import type { JobResult } from "./load.ts";
 /** The three Workers compared, in the order the table lists them. */
 export const WORKER_NAMES = ["this Worker", "floor", "@upstash/ratelimit"] as const;
 
-/** The reference `--answer-only` adds: answers without limiting (peers/answer-only-worker.ts). */
-export const ANSWER_ONLY = "answer only";
+/**
+ * The references `--ceilings` adds, not limiters: the floor's call with the SPEC's answer
+ * (peers/floor-answer-worker.ts), and the SPEC's answer without Redis (peers/answer-only-worker.ts).
+ */
+export const CEILINGS = ["floor + answer", "answer only"] as const;
 
-export type WorkerName = (typeof WORKER_NAMES)[number] | typeof ANSWER_ONLY;
+export type WorkerName = (typeof WORKER_NAMES)[number] | (typeof CEILINGS)[number];
 
 /** One job's result and the Redis commands it caused. */
 export interface Measured extends JobResult {

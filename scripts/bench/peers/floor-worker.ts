@@ -8,7 +8,7 @@ import type { Limit } from "../../../src/config/tiers.ts";
 import { limitsText } from "../../../src/limiter/script-reply.ts";
 import { TOKEN_BUCKET_SCRIPT } from "../../../src/limiter/token-bucket-script.ts";
 
-interface FloorEnv {
+export interface FloorEnv {
   UPSTASH_REDIS_REST_URL: string;
   UPSTASH_REDIS_REST_TOKEN: string;
 }
@@ -22,35 +22,47 @@ async function sha1Hex(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+/** The bucket a request asked about, and the script's reply (undefined when Redis answered an error). */
+export interface FloorCall {
+  tierName: string;
+  reply: unknown[] | undefined;
+}
+
+/** The floor's whole work: the body read, one EVALSHA on `<keyPrefix>:<tier>:<identifier>`. */
+export async function evalOnce(request: Request, env: FloorEnv, keyPrefix: string): Promise<FloorCall> {
+  const { identifier, tier: tierName } = (await request.json()) as { identifier: string; tier: string };
+  const tier = tiers[tierName] ?? { limits: [{ limit: 1, window: 1 }] };
+  scriptSha ??= sha1Hex(TOKEN_BUCKET_SCRIPT);
+  // The same KEYS and ARGV as the project's limiter: the Worker's clock, a call id, how long the
+  // call is remembered, the tier's limits, one cost.
+  const command = [
+    "EVALSHA",
+    await scriptSha,
+    "1",
+    `${keyPrefix}:${tierName}:${identifier}`,
+    String(Date.now()),
+    crypto.randomUUID().replaceAll("-", "").slice(0, 16),
+    "2000",
+    limitsText(tier.limits),
+    "1",
+  ];
+  const response = await fetch(env.UPSTASH_REDIS_REST_URL, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${env.UPSTASH_REDIS_REST_TOKEN}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify(command),
+  });
+  const { result } = (await response.json()) as { result?: unknown };
+  return { tierName, reply: Array.isArray(result) ? result : undefined };
+}
+
 export default {
   async fetch(request: Request, env: FloorEnv): Promise<Response> {
-    const { identifier, tier: tierName } = (await request.json()) as { identifier: string; tier: string };
-    const tier = tiers[tierName] ?? { limits: [{ limit: 1, window: 1 }] };
-    scriptSha ??= sha1Hex(TOKEN_BUCKET_SCRIPT);
-    // The same KEYS and ARGV as the project's limiter: the Worker's clock, a call id, how long the
-    // call is remembered, the tier's limits, one cost.
-    const command = [
-      "EVALSHA",
-      await scriptSha,
-      "1",
-      `bench-floor:${tierName}:${identifier}`,
-      String(Date.now()),
-      crypto.randomUUID().replaceAll("-", "").slice(0, 16),
-      "2000",
-      limitsText(tier.limits),
-      "1",
-    ];
-    const reply = await fetch(env.UPSTASH_REDIS_REST_URL, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${env.UPSTASH_REDIS_REST_TOKEN}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify(command),
-    });
-    const { result } = (await reply.json()) as { result?: unknown[] };
-    if (!Array.isArray(result)) return new Response("redis error", { status: 500 });
-    const allowed = result[0] === "1";
+    const { reply } = await evalOnce(request, env, "bench-floor");
+    if (reply === undefined) return new Response("redis error", { status: 500 });
+    const allowed = reply[0] === "1";
     return new Response(allowed ? '{"allowed":true}' : '{"allowed":false}', {
       status: allowed ? 200 : 429,
       headers: { "content-type": "application/json" },
