@@ -2,34 +2,22 @@
  * `npm run bench`: this project's Worker side by side with the floor (one bare EVALSHA per request) and a
  * Worker built on @upstash/ratelimit, all three bundled as deployed, each in workerd, against one
  * redis-server behind the project's REST server (and, with --ceilings, two references that answer as the
- * SPEC says with no limiter's work). Both workloads run against every Worker in alternating rounds (A B C, B C A, C A B, ...), so
- * the machine's noise hits all alike, and the results are given as ratios, which carry over between
- * machines better than absolute figures. See README.md here.
+ * SPEC says with no limiter's work). Both workloads run against every Worker in alternating rounds (A B C,
+ * B C A, C A B, ...), so the machine's noise hits all alike, and the results are given as ratios, which
+ * carry over between machines better than absolute figures. See README.md here.
  */
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
-import { TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
 import { startLocalRedisRest } from "../local-redis.ts";
-import { type Bundle, buildPeer, buildThisWorker } from "./builds.ts";
 import type { Job, JobResult } from "./load.ts";
 import { BUDGET_PER_WORKER_MS, parseOptions } from "./options.ts";
 import { measureOutage } from "./outage.ts";
 import { connectRedisStats } from "./redis-stats.ts";
 import { CEILINGS, formatWorkloadTable, LEGEND, WORKER_NAMES, type WorkerName } from "./report.ts";
 import { runRounds } from "./rounds.ts";
-import { patchUpstashRatelimit, SHEBANG } from "./upstash-patch.ts";
-import { deployedVars, type RunningWorker, startWorker } from "./workers.ts";
+import { buildBundles, loadScript, varsFor } from "./setup.ts";
+import { type RunningWorker, startWorker } from "./workers.ts";
 import { describeWorkload, WORKLOADS } from "./workloads.ts";
-
-/** SCRIPT LOAD through the REST endpoint, so the floor's EVALSHA never meets NOSCRIPT. */
-async function loadScript(rest: { url: string; token: string }): Promise<void> {
-  const response = await fetch(rest.url, {
-    method: "POST",
-    headers: { authorization: `Bearer ${rest.token}`, "content-type": "application/json" },
-    body: JSON.stringify(["SCRIPT", "LOAD", TOKEN_BUCKET_SCRIPT]),
-  });
-  if (response.status !== 200) throw new Error(`SCRIPT LOAD: ${response.status} ${await response.text()}`);
-}
 
 async function main() {
   const options = parseOptions();
@@ -55,38 +43,17 @@ async function main() {
     stops.push(stats.close);
     const abortBuild = new AbortController();
     stops.push(async () => abortBuild.abort());
-    const patch = patchUpstashRatelimit();
-    const [ours, floor, upstash, floorAnswer, answerOnly] = await Promise.all([
-      buildThisWorker(abortBuild.signal),
-      buildPeer("floor-worker.ts"),
-      buildPeer("upstash-worker.ts", [patch.plugin]),
-      buildPeer("floor-answer-worker.ts"),
-      buildPeer("answer-only-worker.ts"),
-    ]);
-    console.log(
-      `@upstash/ratelimit ${patch.version}, patched in the bundle only: removed "${SHEBANG.trim()}" from ` +
-        `${patch.stripped} Lua scripts (stock Redis 7 rejects that flag) and replaced their ${patch.rehashed.length} ` +
-        "hard-coded SHA-1s with those of the shortened scripts.",
-    );
-    const bundles: Record<WorkerName, Bundle> = {
-      "this Worker": ours,
-      floor,
-      "@upstash/ratelimit": upstash,
-      "floor + answer": floorAnswer,
-      "answer only": answerOnly,
-    };
+    const { bundles, patchLine } = await buildBundles(abortBuild.signal);
+    console.log(patchLine);
     const names: WorkerName[] = [...WORKER_NAMES, ...(options.ceilings ? CEILINGS : [])];
     await loadScript(redis);
 
-    const rest = { UPSTASH_REDIS_REST_URL: redis.url, UPSTASH_REDIS_REST_TOKEN: redis.token };
-    const ourVars = { ...deployedVars, ...rest, LOG_LEVEL: "ERROR" };
-    const varsOf = (name: WorkerName) => (name === "this Worker" ? ourVars : rest);
     const checkUrls: Partial<Record<WorkerName, string>> = {};
     for (const name of names) {
       const worker: RunningWorker = await startWorker(
         name.replace(/\W+/g, "-"),
         bundles[name].script,
-        varsOf(name),
+        varsFor(name, redis),
       );
       stops.push(() => worker.dispose());
       checkUrls[name] = worker.checkUrl;
@@ -109,7 +76,8 @@ async function main() {
     }
     console.log(`\n${LEGEND}`);
     console.log("\noutage (this Worker, REST endpoint refusing connections):");
-    for (const line of await measureOutage(ours.script, run, options.concurrency)) console.log(line);
+    const ours = bundles["this Worker"].script;
+    for (const line of await measureOutage(ours, run, options.concurrency)) console.log(line);
   } catch (error) {
     console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
     process.exitCode = 1;

@@ -1,0 +1,182 @@
+/**
+ * `npm run bench:instructions`: the instructions the workerd process runs per request, for each Worker of
+ * the bench and each workload, counted by valgrind's callgrind. Time on a shared machine swings by tens of
+ * percent between rounds; instruction counts move by a few percent, so this settles what the timed bench
+ * cannot, at the price of speed (workerd runs ~50 times slower) and of everything a count does not see
+ * (waiting on Redis, cache misses). The counts include what every Worker pays alike: Miniflare's entry
+ * Worker, workerd's HTTP, the body. See README.md here.
+ *
+ * Each Worker runs alone under valgrind: a warm-up, counters zeroed, the measured requests, counters
+ * dumped. V8 compiles on its main thread (its background compilers lag under valgrind, which would leave
+ * the Workers with the most JavaScript running interpreted), and this project's deadline is raised, since
+ * under valgrind every call would miss it.
+ */
+import { execFileSync } from "node:child_process";
+import { once } from "node:events";
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { Worker } from "node:worker_threads";
+import { startLocalRedisRest } from "../local-redis.ts";
+import type { Job, JobResult } from "./load.ts";
+import { CEILINGS, WORKER_NAMES, type WorkerName } from "./report.ts";
+import { buildBundles, loadScript, varsFor } from "./setup.ts";
+import { type RunningWorker, startWorker } from "./workers.ts";
+import { describeWorkload, WORKLOADS } from "./workloads.ts";
+
+const USAGE = `Usage: npm run bench:instructions -- [--requests N] [--warm-up W] [--ceilings]
+  --requests N   measured requests per Worker and workload (default 400)
+  --warm-up W    requests before counting, so that V8 has compiled the hot code (default 1000)
+  --ceilings     also the two references of npm run bench -- --ceilings`;
+
+const CONCURRENCY = 8;
+const V8_FLAGS = "--no-concurrent-recompilation --no-concurrent-sparkplug";
+
+function parseOptions() {
+  const fail = (message: string): never => {
+    process.stderr.write(`bench:instructions: ${message}\n\n${USAGE}\n`);
+    process.exit(2);
+  };
+  const { values } = parseArgs({
+    options: {
+      requests: { type: "string", default: "400" },
+      "warm-up": { type: "string", default: "1000" },
+      ceilings: { type: "boolean", default: false },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const requests = Number(values.requests);
+  const warmUp = Number(values["warm-up"]);
+  if (!Number.isInteger(requests) || requests < 1) fail("--requests must be a positive integer");
+  if (!Number.isInteger(warmUp) || warmUp < 0) fail("--warm-up must be an integer of 0 or more");
+  return { requests, warmUp, ceilings: values.ceilings };
+}
+
+/** The workerd binary Miniflare would run, which the wrapper hands to valgrind. */
+function workerdPath(): string {
+  const require = createRequire(import.meta.url);
+  const workerd = require(require.resolve("workerd", { paths: [require.resolve("miniflare")] }));
+  return workerd.default as string;
+}
+
+/** This process's child processes, by pid. */
+function children(): Set<number> {
+  const out = execFileSync("ps", ["--ppid", String(process.pid), "-o", "pid="], { encoding: "utf8" });
+  return new Set(out.split("\n").filter(Boolean).map(Number));
+}
+
+/** Instructions counted since the last zeroing, from the newest dump callgrind wrote for `pid`. */
+async function dumpedInstructions(dir: string, pid: number): Promise<number> {
+  execFileSync("callgrind_control", ["-d", String(pid)], { stdio: "ignore" });
+  const dumps = (await readdir(dir)).filter((file) => file.startsWith(`cg.${pid}.`));
+  const newest = dumps.sort((a, b) => Number(a.split(".").pop()) - Number(b.split(".").pop())).at(-1);
+  if (newest === undefined) throw new Error(`callgrind wrote no dump for ${pid}`);
+  const total = /^(?:totals|summary): (\d+)/m.exec(await readFile(join(dir, newest), "utf8"))?.[1];
+  if (total === undefined) throw new Error(`no total in ${newest}`);
+  return Number(total);
+}
+
+async function main() {
+  const options = parseOptions();
+  for (const tool of ["valgrind", "callgrind_control"]) {
+    try {
+      execFileSync("which", [tool], { stdio: "ignore" });
+    } catch {
+      throw new Error(`${tool} is not on PATH (Debian: apt-get install valgrind)`);
+    }
+  }
+  const dir = await mkdtemp(join(tmpdir(), "rate-limiter-callgrind-"));
+  const redis = await startLocalRedisRest();
+  const load = new Worker(new URL("./load.ts", import.meta.url));
+  let worker: RunningWorker | undefined;
+  const cleanUp = async () => {
+    await worker?.dispose().catch(() => {});
+    await load.terminate();
+    await redis.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
+  }
+  try {
+    const wrapper = join(dir, "workerd");
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\nexec valgrind --tool=callgrind -q --callgrind-out-file=${dir}/cg.%p ${workerdPath()} "$@"\n`,
+    );
+    await chmod(wrapper, 0o755);
+    process.env.MINIFLARE_WORKERD_PATH = wrapper;
+    process.env.MINIFLARE_WORKERD_V8_FLAGS = V8_FLAGS;
+
+    const { bundles, patchLine } = await buildBundles(new AbortController().signal);
+    console.log(patchLine);
+    await loadScript(redis);
+    const run = async (job: Job) => {
+      load.postMessage(job);
+      const [result] = (await once(load, "message")) as [JobResult];
+      return result;
+    };
+    const names: WorkerName[] = [...WORKER_NAMES, ...(options.ceilings ? CEILINGS : [])];
+    console.log(
+      `${options.requests} requests per Worker and workload after ${options.warmUp} of warm-up, ` +
+        `${CONCURRENCY} connections, workerd under callgrind with V8 flags "${V8_FLAGS}"`,
+    );
+    for (const workload of WORKLOADS) {
+      const counts = new Map<WorkerName, number>();
+      for (const name of names) {
+        const before = children();
+        // A deadline under valgrind would fail every call: raise it out of the way.
+        const vars = varsFor(name, redis, { REDIS_TIMEOUT_MS: "60000" });
+        worker = await startWorker(name.replace(/\W+/g, "-"), bundles[name].script, vars);
+        try {
+          const [pid] = [...children()].filter((child) => !before.has(child));
+          if (pid === undefined) throw new Error(`no workerd process found for ${name}`);
+          const job = { url: worker.checkUrl, workload, concurrency: CONCURRENCY, maxMs: 3_600_000 };
+          const okStatuses = [200, 429];
+          await run({ ...job, requests: options.warmUp, offset: 1_000_000, okStatuses });
+          execFileSync("callgrind_control", ["-z", String(pid)], { stdio: "ignore" });
+          const measured = await run({ ...job, requests: options.requests, offset: 0, okStatuses });
+          if (measured.errors > 0)
+            throw new Error(`${name}: ${measured.errors} errors, first: ${measured.firstError}`);
+          counts.set(name, (await dumpedInstructions(dir, pid)) / measured.done);
+        } finally {
+          await worker.dispose();
+          worker = undefined;
+        }
+      }
+      console.log(`\n${describeWorkload(workload)}`);
+      console.log(formatCounts(names, counts));
+    }
+    console.log(
+      "\nAs throughput: the reference's count divided by the row's (fewer instructions, more decisions/s).",
+    );
+  } finally {
+    await cleanUp();
+  }
+}
+
+/** One workload's counts, with each as a throughput ratio to the floor and to @upstash/ratelimit. */
+function formatCounts(names: readonly WorkerName[], counts: Map<WorkerName, number>): string {
+  const cell = (text: string) => text.padStart(16);
+  const asThroughput = (name: WorkerName, reference: WorkerName) =>
+    `${((counts.get(reference) ?? Number.NaN) / (counts.get(name) ?? Number.NaN)).toFixed(2)}x`;
+  const lines = [`${"".padEnd(22)}${cell("k instr/request")}${cell("vs floor")}${cell("vs @upstash")}`];
+  for (const name of names) {
+    const count = ((counts.get(name) ?? Number.NaN) / 1000).toFixed(0);
+    lines.push(
+      `${name.padEnd(22)}${cell(count)}${cell(asThroughput(name, "floor"))}${cell(asThroughput(name, "@upstash/ratelimit"))}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+await main().catch((error: unknown) => {
+  console.error(`bench:instructions: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,60 @@
+/**
+ * What both measurements set up alike (main.ts, by time; instructions.ts, by instruction count): the
+ * Workers' bundles, the token-bucket script loaded in Redis, and each Worker's environment.
+ */
+import { TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
+import { type Bundle, buildPeer, buildThisWorker } from "./builds.ts";
+import type { WorkerName } from "./report.ts";
+import { patchUpstashRatelimit, SHEBANG } from "./upstash-patch.ts";
+import { deployedVars } from "./workers.ts";
+
+/** A REST endpoint's URL and token. */
+interface Rest {
+  url: string;
+  token: string;
+}
+
+/** Every Worker's bundle, and the line that says how @upstash/ratelimit was patched. */
+export async function buildBundles(
+  signal: AbortSignal,
+): Promise<{ bundles: Record<WorkerName, Bundle>; patchLine: string }> {
+  const patch = patchUpstashRatelimit();
+  const [ours, floor, upstash, floorAnswer, answerOnly] = await Promise.all([
+    buildThisWorker(signal),
+    buildPeer("floor-worker.ts"),
+    buildPeer("upstash-worker.ts", [patch.plugin]),
+    buildPeer("floor-answer-worker.ts"),
+    buildPeer("answer-only-worker.ts"),
+  ]);
+  const patchLine =
+    `@upstash/ratelimit ${patch.version}, patched in the bundle only: removed "${SHEBANG.trim()}" from ` +
+    `${patch.stripped} Lua scripts (stock Redis 7 rejects that flag) and replaced their ${patch.rehashed.length} ` +
+    "hard-coded SHA-1s with those of the shortened scripts.";
+  const bundles = {
+    "this Worker": ours,
+    floor,
+    "@upstash/ratelimit": upstash,
+    "floor + answer": floorAnswer,
+    "answer only": answerOnly,
+  };
+  return { bundles, patchLine };
+}
+
+/** SCRIPT LOAD through the REST endpoint, so the floor's EVALSHA never meets NOSCRIPT. */
+export async function loadScript(rest: Rest): Promise<void> {
+  const response = await fetch(rest.url, {
+    method: "POST",
+    headers: { authorization: `Bearer ${rest.token}`, "content-type": "application/json" },
+    body: JSON.stringify(["SCRIPT", "LOAD", TOKEN_BUCKET_SCRIPT]),
+  });
+  if (response.status !== 200) throw new Error(`SCRIPT LOAD: ${response.status} ${await response.text()}`);
+}
+
+/**
+ * A Worker's environment: the REST endpoint for all; for this project's Worker also wrangler.toml's
+ * `[vars]`, with LOG_LEVEL=ERROR and `ours` on top.
+ */
+export function varsFor(name: WorkerName, rest: Rest, ours: Record<string, string> = {}) {
+  const endpoint = { UPSTASH_REDIS_REST_URL: rest.url, UPSTASH_REDIS_REST_TOKEN: rest.token };
+  return name === "this Worker" ? { ...deployedVars, ...endpoint, LOG_LEVEL: "ERROR", ...ours } : endpoint;
+}
