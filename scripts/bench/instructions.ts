@@ -12,17 +12,14 @@
  * under valgrind every call would miss it.
  */
 import { execFileSync } from "node:child_process";
-import { once } from "node:events";
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { Worker } from "node:worker_threads";
 import { startLocalRedisRest } from "../local-redis.ts";
-import type { Job, JobResult } from "./load.ts";
-import { CEILINGS, WORKER_NAMES, type WorkerName } from "./report.ts";
-import { buildBundles, loadScript, varsFor } from "./setup.ts";
+import { CEILINGS, ratio, WORKER_NAMES, type WorkerName } from "./report.ts";
+import { buildBundles, loadScript, startLoadGenerator, varsFor } from "./setup.ts";
 import { type RunningWorker, startWorker } from "./workers.ts";
 import { describeWorkload, WORKLOADS } from "./workloads.ts";
 
@@ -93,11 +90,11 @@ async function main() {
   }
   const dir = await mkdtemp(join(tmpdir(), "rate-limiter-callgrind-"));
   const redis = await startLocalRedisRest();
-  const load = new Worker(new URL("./load.ts", import.meta.url));
+  const { run, stop: stopLoad } = startLoadGenerator();
   let worker: RunningWorker | undefined;
   const cleanUp = async () => {
     await worker?.dispose().catch(() => {});
-    await load.terminate();
+    await stopLoad();
     await redis.stop();
     await rm(dir, { recursive: true, force: true });
   };
@@ -117,11 +114,6 @@ async function main() {
     const { bundles, patchLine } = await buildBundles(new AbortController().signal);
     console.log(patchLine);
     await loadScript(redis);
-    const run = async (job: Job) => {
-      load.postMessage(job);
-      const [result] = (await once(load, "message")) as [JobResult];
-      return result;
-    };
     const names: WorkerName[] = [...WORKER_NAMES, ...(options.ceilings ? CEILINGS : [])];
     console.log(
       `${options.requests} requests per Worker and workload after ${options.warmUp} of warm-up, ` +
@@ -165,7 +157,7 @@ async function main() {
 function formatCounts(names: readonly WorkerName[], counts: Map<WorkerName, number>): string {
   const cell = (text: string) => text.padStart(16);
   const asThroughput = (name: WorkerName, reference: WorkerName) =>
-    `${((counts.get(reference) ?? Number.NaN) / (counts.get(name) ?? Number.NaN)).toFixed(2)}x`;
+    ratio(counts.get(reference) ?? Number.NaN, counts.get(name) ?? Number.NaN);
   const lines = [`${"".padEnd(22)}${cell("k instr/request")}${cell("vs floor")}${cell("vs @upstash")}`];
   for (const name of names) {
     const count = ((counts.get(name) ?? Number.NaN) / 1000).toFixed(0);

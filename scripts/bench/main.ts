@@ -6,16 +6,13 @@
  * B C A, C A B, ...), so the machine's noise hits all alike, and the results are given as ratios, which
  * carry over between machines better than absolute figures. See README.md here.
  */
-import { once } from "node:events";
-import { Worker } from "node:worker_threads";
 import { startLocalRedisRest } from "../local-redis.ts";
-import type { Job, JobResult } from "./load.ts";
 import { BUDGET_PER_WORKER_MS, parseOptions } from "./options.ts";
 import { measureOutage } from "./outage.ts";
 import { connectRedisStats } from "./redis-stats.ts";
 import { CEILINGS, formatWorkloadTable, LEGEND, WORKER_NAMES, type WorkerName } from "./report.ts";
 import { runRounds } from "./rounds.ts";
-import { buildBundles, loadScript, varsFor } from "./setup.ts";
+import { buildBundles, loadScript, startLoadGenerator, varsFor } from "./setup.ts";
 import { type RunningWorker, startWorker } from "./workers.ts";
 import { describeWorkload, WORKLOADS } from "./workloads.ts";
 
@@ -59,13 +56,8 @@ async function main() {
       checkUrls[name] = worker.checkUrl;
     }
 
-    const load = new Worker(new URL("./load.ts", import.meta.url));
-    stops.push(() => load.terminate());
-    const run = async (job: Job) => {
-      load.postMessage(job);
-      const [result] = (await once(load, "message")) as [JobResult];
-      return result;
-    };
+    const { run, stop } = startLoadGenerator();
+    stops.push(stop);
     const budgetMs = BUDGET_PER_WORKER_MS * names.length;
     const table = await runRounds(checkUrls, run, stats, options, budgetMs);
 

@@ -29,7 +29,9 @@ const median = (values: number[]) => {
 };
 const sum = (values: number[]) => values.reduce((total, n) => total + n, 0);
 const allowedOf = (result: JobResult) => result.statuses[200] ?? 0;
-const ratio = (a: number, b: number) => (b === 0 ? (a === 0 ? "n/a" : "inf") : `${(a / b).toFixed(2)}x`);
+/** `a / b` as printed, e.g. `0.93x`. */
+export const ratio = (a: number, b: number) =>
+  b === 0 ? (a === 0 ? "n/a" : "inf") : `${(a / b).toFixed(2)}x`;
 const cells = (values: string[]) => values.map((value) => value.padStart(11)).join("");
 
 /** e.g. `round 2  spread  floor                1520/s  p50 19.8 ms  p99 40.1 ms  4.00 cmds  100.0% allowed` */

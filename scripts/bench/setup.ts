@@ -1,9 +1,12 @@
 /**
  * What both measurements set up alike (main.ts, by time; instructions.ts, by instruction count): the
- * Workers' bundles, the token-bucket script loaded in Redis, and each Worker's environment.
+ * Workers' bundles, the token-bucket script loaded in Redis, each Worker's environment, the load generator.
  */
+import { once } from "node:events";
+import { Worker } from "node:worker_threads";
 import { TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
 import { type Bundle, buildPeer, buildThisWorker } from "./builds.ts";
+import type { Job, JobResult } from "./load.ts";
 import type { WorkerName } from "./report.ts";
 import { patchUpstashRatelimit, SHEBANG } from "./upstash-patch.ts";
 import { deployedVars } from "./workers.ts";
@@ -57,4 +60,18 @@ export async function loadScript(rest: Rest): Promise<void> {
 export function varsFor(name: WorkerName, rest: Rest, ours: Record<string, string> = {}) {
   const endpoint = { UPSTASH_REDIS_REST_URL: rest.url, UPSTASH_REDIS_REST_TOKEN: rest.token };
   return name === "this Worker" ? { ...deployedVars, ...endpoint, LOG_LEVEL: "ERROR", ...ours } : endpoint;
+}
+
+/**
+ * The load generator in its worker thread (load.ts: the REST server runs on this thread, and the client's
+ * work must not queue in front of it), and how to run one job on it at a time.
+ */
+export function startLoadGenerator() {
+  const thread = new Worker(new URL("./load.ts", import.meta.url));
+  const run = async (job: Job): Promise<JobResult> => {
+    thread.postMessage(job);
+    const [result] = (await once(thread, "message")) as [JobResult];
+    return result;
+  };
+  return { run, stop: () => thread.terminate() };
 }
