@@ -2,7 +2,9 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { InvalidInputError } from "../limiter/check-input.ts";
+import { isEndpointFailure } from "../limiter/endpoint-failure.ts";
 import { LimiterUnavailableError } from "../limiter/limiter.ts";
+import { describeFailure } from "../limiter/redis-endpoint.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { SettingsError } from "../settings.ts";
 import { unavailableResponse } from "./answers.ts";
@@ -17,8 +19,10 @@ export function apiError(
 }
 
 /**
- * The one error policy of the HTTP API: known errors become their answers; anything else a logged
- * 500. `log` is missing when the services could not be built (an invalid environment).
+ * The one error policy of the HTTP API: known errors become their answers; a failing Redis endpoint
+ * (the admin API's calls, which no FAIL_MODE covers) the 503 that `/check` gives when it fails
+ * closed; anything else a logged 500. `log` is missing when the services could not be built (an
+ * invalid environment).
  */
 export function errorResponse(error: unknown, log: Logger = createLogger("ERROR")): Response {
   if (error instanceof HTTPException) return error.getResponse();
@@ -30,6 +34,10 @@ export function errorResponse(error: unknown, log: Logger = createLogger("ERROR"
   if (error instanceof SettingsError) {
     log.error(error.message);
     return Response.json({ detail: error.message }, { status: 500 });
+  }
+  if (isEndpointFailure(error)) {
+    log.warning("redis unavailable, answered 503", { reason: describeFailure(error) });
+    return unavailableResponse();
   }
   log.error("unhandled error", {
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),

@@ -1,12 +1,12 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { checkRequest, fetchWith, redis, unique } from "./helpers.ts";
 
 const ADMIN = { ADMIN_API_KEYS: "admin-one,admin-two", API_KEYS: "client-key" };
 
 /** An admin API call with the second admin key, unless told otherwise. */
-function admin(method: string, path: string, body?: unknown, key = "admin-two") {
+function admin(method: string, path: string, body?: unknown, key = "admin-two", vars = {}) {
   return fetchWith(
-    ADMIN,
+    { ...ADMIN, ...vars },
     new Request(`http://limiter.test/admin${path}`, {
       method,
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
@@ -165,5 +165,61 @@ describe("the admin API", () => {
     expect(audit).toEqual({ level: "INFO", msg: "admin: override set", tier: "free", admin_key: 1 });
     expect(lines.join("\n")).not.toContain("admin-two");
     expect(lines.join("\n")).not.toContain(identifier);
+  });
+});
+
+describe("the admin API when Redis cannot answer", () => {
+  const refusing = { UPSTASH_REDIS_REST_URL: inject("refusingUrl"), REDIS_TIMEOUT_MS: "300" };
+  const hanging = { UPSTASH_REDIS_REST_URL: inject("hangingUrl"), REDIS_TIMEOUT_MS: "300" };
+  const calls: Array<[string, string, unknown?]> = [
+    ["GET", "/overrides"],
+    ["PUT", "/overrides/free/down", { exempt: true }],
+    ["GET", "/overrides/free/down"],
+    ["DELETE", "/overrides/free/down"],
+    ["GET", "/buckets/free/down"],
+    ["DELETE", "/buckets/free/down"],
+  ];
+
+  it("answers 503 with Retry-After, as /check does, on every route", async () => {
+    for (const [method, path, body] of calls) {
+      const response = await admin(method, path, body, "admin-two", refusing);
+      expect(response.status, `${method} ${path}`).toBe(503);
+      expect(response.headers.get("Retry-After")).toBe("1");
+      expect(await response.json()).toEqual({ detail: "Rate limiter unavailable" });
+    }
+  });
+
+  it("answers 503 within the deadline when Redis hangs", async () => {
+    const start = performance.now();
+    const response = await admin("GET", "/overrides", undefined, "admin-two", hanging);
+    expect(performance.now() - start).toBeLessThan(1000);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("Retry-After")).toBe("1");
+  });
+
+  it("logs the outage at WARNING, not as an unhandled error", async () => {
+    const warnings: string[] = [];
+    const errors: string[] = [];
+    vi.spyOn(console, "warn").mockImplementation((line: string) => void warnings.push(line));
+    vi.spyOn(console, "error").mockImplementation((line: string) => void errors.push(line));
+    const logged = { ...refusing, LOG_LEVEL: "INFO" };
+    expect((await admin("GET", "/overrides", undefined, "admin-two", logged)).status).toBe(503);
+    expect(errors).toEqual([]);
+    expect(warnings.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ level: "WARNING", msg: expect.stringContaining("redis unavailable") }),
+    ]);
+  });
+
+  it("still answers a Redis error that is no outage (a key of the wrong type) with a logged 500", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((line: string) => void lines.push(line));
+    const identifier = unique("wrong-type");
+    await redis().set(`ratelimit:free:${identifier}`, "not a hash", { ex: 60 });
+    const response = await admin("GET", `/overrides/free/${identifier}`);
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ detail: "Internal Server Error" });
+    expect(lines.map((line) => JSON.parse(line))).toContainEqual(
+      expect.objectContaining({ level: "ERROR", msg: "unhandled error" }),
+    );
   });
 });
