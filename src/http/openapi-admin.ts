@@ -69,6 +69,10 @@ const error = (description: string, name = "Error") => ({ description, content: 
 const common = {
   401: error("No `Authorization: Bearer <key>` with one of ADMIN_API_KEYS."),
   404: error("ADMIN_API_KEYS is not set (the admin API does not exist), or nothing to find."),
+  503: {
+    ...error("Redis cannot answer (whatever FAIL_MODE says: it is for `/check`)."),
+    headers: { "Retry-After": { $ref: "#/components/headers/Retry-After" } },
+  },
 };
 const onTarget = {
   ...common,

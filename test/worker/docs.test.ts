@@ -125,6 +125,18 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(body?.content["application/json"]?.examples ?? {})).toContain("default");
   });
 
+  it("documents the admin API's 503, with Retry-After, on every operation", async () => {
+    const doc = await openApi();
+    const admin = Object.entries(doc.paths).filter(([path]) => path.startsWith("/admin/"));
+    expect(admin.length).toBeGreaterThan(0);
+    for (const [path, item] of admin) {
+      for (const [method, operation] of Object.entries(item)) {
+        if (method === "parameters") continue;
+        expect(operation.responses["503"]?.headers, `${method} ${path}`).toHaveProperty("Retry-After");
+      }
+    }
+  });
+
   it("declares the bearer key as optional, since it is needed only when API_KEYS is set", async () => {
     const doc = await openApi();
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
