@@ -1,5 +1,6 @@
 import * as z from "zod/mini";
 import { type Limit, LimitSchema, MAX_LIMITS } from "./limit-schema.ts";
+import { TIER_NAME } from "./tier-name.ts";
 
 export { type Limit, LimitSchema };
 
@@ -46,17 +47,11 @@ export const TierSchema = z.pipe(
   })),
 );
 
-/**
- * The shape of `config.yaml`. Tier names end up in Redis keys and in `RateLimit` header
- * strings, so they are kept to a safe alphabet.
- */
+/** The shape of `config.yaml`. Tier names are kept to a safe alphabet (tier-name.ts). */
 export const ConfigSchema = z
   .strictObject({
     tiers: z
-      .record(
-        z.string().check(z.regex(/^[A-Za-z0-9_.-]{1,64}$/, "tier names use A-Z, a-z, 0-9, '_', '.', '-'")),
-        TierSchema,
-      )
+      .record(z.string().check(z.regex(TIER_NAME, "tier names use A-Z, a-z, 0-9, '_', '.', '-'")), TierSchema)
       .check(z.refine((tiers) => Object.keys(tiers).length > 0, "at least one tier is required")),
     default_tier: z.string(),
   })

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HonoBase } from "hono/hono-base";
 import { PatternRouter } from "hono/router/pattern-router";
+import { TIER_NAME } from "../config/tier-name.ts";
 import { type NamedTier, resolveTier } from "../config/tiers.ts";
 import { InvalidInputError, invalidBody, invalidInput, toValidationIssue } from "../limiter/check-input.ts";
 import type { Override } from "../limiter/overrides.ts";
@@ -28,23 +29,23 @@ admin.put("/overrides/:tier/:identifier", async function setOverride(c) {
   const { tier, identifier } = target(c);
   const override = parseOverride(await readJson(c.req.raw, c.var.services.log));
   await c.var.services.overrides.set(tier, identifier, override);
-  changed(c, "override set", tier, identifier);
+  changed(c, "override set", tier.name, identifier);
   return c.json({ tier: tier.name, identifier, override });
 });
 
 admin.get("/overrides/:tier/:identifier", async function getOverride(c) {
-  const { tier, identifier } = target(c);
-  const override = await c.var.services.overrides.get(tier, identifier);
+  const { tierName, identifier } = namedTarget(c);
+  const override = await c.var.services.overrides.get(tierName, identifier);
   if (override === undefined) throw apiError(404, "No override for this identifier on this tier");
-  return c.json({ tier: tier.name, identifier, override });
+  return c.json({ tier: tierName, identifier, override });
 });
 
 admin.delete("/overrides/:tier/:identifier", async function deleteOverride(c) {
-  const { tier, identifier } = target(c);
-  if (!(await c.var.services.overrides.delete(tier, identifier))) {
+  const { tierName, identifier } = namedTarget(c);
+  if (!(await c.var.services.overrides.delete(tierName, identifier))) {
     throw apiError(404, "No override for this identifier on this tier");
   }
-  changed(c, "override deleted", tier, identifier);
+  changed(c, "override deleted", tierName, identifier);
   return c.body(null, 204);
 });
 
@@ -56,7 +57,7 @@ admin.get("/buckets/:tier/:identifier", async function readBucket(c) {
 admin.delete("/buckets/:tier/:identifier", async function resetBucket(c) {
   const { tier, identifier } = target(c);
   await c.var.services.overrides.reset(tier, identifier);
-  changed(c, "bucket reset", tier, identifier);
+  changed(c, "bucket reset", tier.name, identifier);
   return c.body(null, 204);
 });
 
@@ -64,13 +65,32 @@ admin.delete("/buckets/:tier/:identifier", async function resetBucket(c) {
 function target(c: Context<AppEnv>): { tier: NamedTier; identifier: string } {
   const tierName = c.req.param("tier") ?? "";
   const tier = resolveTier(tierName);
-  if (tier === undefined) throw new InvalidInputError("unknown-tier", `Invalid tier: ${tierName}`);
+  if (tier === undefined) throw unknownTier(tierName);
+  return { tier, identifier: identifierOf(c) };
+}
+
+/**
+ * The tier name and identifier a path names, whether or not config.yaml still has that tier: an
+ * override outlives its tier, and must still be read and deleted. A name no tier could have is
+ * refused: with a ':' it would name another tier's key (tier `free:x`, identifier `y` is tier
+ * `free`, identifier `x:y`).
+ */
+function namedTarget(c: Context<AppEnv>): { tierName: string; identifier: string } {
+  const tierName = c.req.param("tier") ?? "";
+  if (!TIER_NAME.test(tierName)) throw unknownTier(tierName);
+  return { tierName, identifier: identifierOf(c) };
+}
+
+const unknownTier = (name: string) => new InvalidInputError("unknown-tier", `Invalid tier: ${name}`);
+
+/** The identifier a path names, checked as `POST /check` checks it. */
+function identifierOf(c: Context<AppEnv>): string {
   const identifier = IdentifierSchema.safeParse(c.req.param("identifier"));
   if (!identifier.success) {
     const issues = identifier.error.issues.map((issue) => toValidationIssue(issue, {}));
     throw invalidInput(issues.map((issue) => ({ ...issue, loc: ["path", "identifier"] })));
   }
-  return { tier, identifier: identifier.data };
+  return identifier.data;
 }
 
 /** A JSON body of at most 4 KiB, read as `POST /check` reads its own. */
@@ -91,7 +111,7 @@ function parseOverride(body: unknown): Override {
 }
 
 /** The audit line of an admin change; this isolate also forgets what it cached of the bucket. */
-function changed(c: Context<AppEnv>, what: string, tier: NamedTier, identifier: string) {
-  c.var.services.limiter.forget(tier.name, identifier);
-  c.var.services.log.info(`admin: ${what}`, { tier: tier.name, admin_key: c.var.adminKey });
+function changed(c: Context<AppEnv>, what: string, tierName: string, identifier: string) {
+  c.var.services.limiter.forget(tierName, identifier);
+  c.var.services.log.info(`admin: ${what}`, { tier: tierName, admin_key: c.var.adminKey });
 }

@@ -79,6 +79,12 @@ const onTarget = {
   400: error("Unknown tier."),
   422: error("The identifier or the body breaks its schema.", "ValidationError"),
 };
+// Reading and deleting an override take any tier name config.yaml could hold: an override outlives
+// its tier's removal from config.yaml.
+const onNamedTarget = {
+  ...onTarget,
+  400: error("A tier name config.yaml could not hold (its alphabet is A-Z, a-z, 0-9, '_', '.', '-')."),
+};
 const operation = (operationId: string, summary: string, responses: object, extra: object = {}) => ({
   operationId,
   summary,
@@ -92,7 +98,10 @@ const operation = (operationId: string, summary: string, responses: object, extr
 export const adminPaths = {
   "/admin/overrides": {
     get: operation("listOverrides", "Every override", {
-      200: { description: "The overrides, in no order.", content: json("OverrideList") },
+      200: {
+        description: "The overrides, in no order; those on tiers config.yaml no longer has too.",
+        content: json("OverrideList"),
+      },
       ...common,
     }),
   },
@@ -112,14 +121,21 @@ export const adminPaths = {
         requestBody: { required: true, content: json("OverrideRequest") },
       },
     ),
-    get: operation("getOverride", "One override", {
-      200: { description: "The override.", content: json("Override") },
-      ...onTarget,
-    }),
-    delete: operation("deleteOverride", "Back to the tier's limits", {
-      204: { description: "Deleted; the identifier's buckets start afresh under the tier's limits." },
-      ...onTarget,
-    }),
+    get: operation(
+      "getOverride",
+      "One override",
+      { 200: { description: "The override.", content: json("Override") }, ...onNamedTarget },
+      { description: "Also on a tier config.yaml no longer has, by its name." },
+    ),
+    delete: operation(
+      "deleteOverride",
+      "Back to the tier's limits",
+      {
+        204: { description: "Deleted; the identifier's buckets start afresh under the tier's limits." },
+        ...onNamedTarget,
+      },
+      { description: "Also on a tier config.yaml no longer has, by its name: its bucket goes with it." },
+    ),
   },
   "/admin/buckets/{tier}/{identifier}": {
     parameters: target,

@@ -72,8 +72,9 @@ export function createOverrides(endpoint: RedisEndpoint, prefix: string, setting
       await run(SET_OVERRIDE, [keyOf(tier.name, identifier), index], [`${tier.name}:${identifier}`, text]);
     },
 
-    async get(tier: NamedTier, identifier: string): Promise<Override | undefined> {
-      const text = (await readHash(keyOf(tier.name, identifier))).override;
+    /** By tier name: an override outlives its tier's removal from config.yaml. */
+    async get(tierName: string, identifier: string): Promise<Override | undefined> {
+      const text = (await readHash(keyOf(tierName, identifier))).override;
       return text === undefined ? undefined : overrideOf(text);
     },
 
@@ -89,10 +90,13 @@ export function createOverrides(endpoint: RedisEndpoint, prefix: string, setting
       });
     },
 
-    /** Whether there was an override to delete. The bucket starts afresh under the tier's limits. */
-    async delete(tier: NamedTier, identifier: string): Promise<boolean> {
-      const key = keyOf(tier.name, identifier);
-      return (await run(DELETE_OVERRIDE, [key, index], [`${tier.name}:${identifier}`])) === 1;
+    /**
+     * Whether there was an override to delete. The bucket starts afresh under the tier's limits. By
+     * tier name, like `get`: an override on a tier config.yaml no longer has must still be deleted.
+     */
+    async delete(tierName: string, identifier: string): Promise<boolean> {
+      const key = keyOf(tierName, identifier);
+      return (await run(DELETE_OVERRIDE, [key, index], [`${tierName}:${identifier}`])) === 1;
     },
 
     async bucket(tier: NamedTier, identifier: string, nowMs: number): Promise<BucketView> {

@@ -119,6 +119,40 @@ describe("the admin API", () => {
     expect(reset.buckets).toEqual([expect.objectContaining({ limit: 10, tokens_remaining: 10 })]);
   });
 
+  it("lists, reads and deletes an override left on a tier config.yaml no longer has, by its name", async () => {
+    const identifier = unique("left-behind");
+    const path = `/overrides/retired/${identifier}`;
+    // What setting it wrote while config.yaml had a `retired` tier (SET_OVERRIDE, overrides.ts).
+    const key = `ratelimit:retired:${identifier}`;
+    await redis().hset(key, { override: "exempt" });
+    await redis().hset("ratelimit:overrides", { [`retired:${identifier}`]: "exempt" });
+
+    const listed = await (await admin("GET", "/overrides")).json<{ overrides: unknown[] }>();
+    expect(listed.overrides).toContainEqual({ tier: "retired", identifier, override: { exempt: true } });
+    const read = await admin("GET", path);
+    expect(read.status).toBe(200);
+    expect(await read.json()).toEqual({ tier: "retired", identifier, override: { exempt: true } });
+
+    expect((await admin("DELETE", path)).status).toBe(204);
+    expect(await redis().exists(key)).toBe(0);
+    expect(await redis().hexists("ratelimit:overrides", `retired:${identifier}`)).toBe(0);
+    expect((await admin("GET", path)).status).toBe(404);
+    expect((await admin("DELETE", path)).status).toBe(404);
+    // A new one on that tier is refused all the same: no request can be decided on it.
+    const set = await admin("PUT", path, { exempt: true });
+    expect(set.status).toBe(400);
+    expect(await set.json()).toEqual({ detail: "Invalid tier: retired" });
+  });
+
+  it("refuses a tier name no tier could have, which could name another tier's key", async () => {
+    // `free:x` + `y` is the field and key of identifier `x:y` on tier `free`.
+    for (const method of ["GET", "DELETE"]) {
+      const response = await admin(method, "/overrides/free:x/y");
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ detail: "Invalid tier: free:x" });
+    }
+  });
+
   it("answers bad input like /check: 400 for an unknown tier, 422 for a bad body or identifier", async () => {
     const gold = await admin("PUT", "/overrides/gold/x", { exempt: true });
     expect(gold.status).toBe(400);
