@@ -12,12 +12,25 @@ import { type AppEnv, servicesFor } from "./services.ts";
 // by one by PatternRouter, the smallest router (hono/tiny's): 1.3 KiB less script, gzipped.
 const app = new HonoBase<AppEnv>({ router: new PatternRouter() });
 
+// PatternRouter matches every route with or without a trailing slash. This Worker's paths are exact,
+// as the fast path's "/check" is: "/check/" is another path, not found, rather than a route whose 405
+// names a method (POST) that would then be refused.
+app.use(async function exactPaths(c, next) {
+  if (c.req.path.length > 1 && c.req.path.endsWith("/")) return c.notFound();
+  await next();
+});
+
 app.use(async function provideServices(c, next) {
   c.set("services", servicesFor(c.env));
   await next();
 });
 
 app.get("/health", healthHandler);
+// What the fast path leaves: "/check" spelled with percent-encoding ("/%63heck"), which the router,
+// decoding it as RFC 3986 allows, reads as "/check".
+app.post("/check", function checkByRouter(c) {
+  return serveCheck(c.req.raw, c.env, c.executionCtx);
+});
 app.all("/check", methodNotAllowed("POST"));
 app.all("/health", methodNotAllowed("GET, HEAD"));
 app.get("/openapi.json", fromStaticAssets);
@@ -33,7 +46,8 @@ app.onError(handleError);
 /**
  * `POST /check` is the product: every caller's every request passes through it, so it is served
  * here without the router (measured in workerd: Hono's dispatch cost a cached denial about a fifth
- * of its throughput). Everything else, `/check`'s 405 included, goes through `app`.
+ * of its throughput) when its path is exactly "/check". Everything else, `/check`'s 405 and its rare
+ * percent-encoded spellings included, goes through `app`, which decides what is `/check`.
  */
 export default {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> | Response {

@@ -7,12 +7,15 @@ import { readCheckRequest } from "./check-request.ts";
 import { errorResponse } from "./errors.ts";
 import { rateLimitHeaders } from "./rate-limit-headers.ts";
 
+/** What the route needs of its execution context (Hono's type of it, or workerd's). */
+type WaitUntil = Pick<ExecutionContext, "waitUntil">;
+
 /**
  * `POST /check`: 200 with the decision when allowed, 429 with it under `detail` when not; errors
  * answered by the API's one error policy. It is the Worker's hot path, served by the composition
  * root without the router (see index.ts), and it builds its Response at once, headers in one record.
  */
-export async function serveCheck(request: Request, env: object, ctx: ExecutionContext): Promise<Response> {
+export async function serveCheck(request: Request, env: object, ctx: WaitUntil): Promise<Response> {
   let services: Services | undefined;
   try {
     services = servicesFor(env);
@@ -23,7 +26,7 @@ export async function serveCheck(request: Request, env: object, ctx: ExecutionCo
   }
 }
 
-async function decide(request: Request, services: Services, ctx: ExecutionContext) {
+async function decide(request: Request, services: Services, ctx: WaitUntil) {
   const input = await readCheckRequest(request, services.log);
   const nowMs = Date.now();
   const decision = await checkCounted(services, input, (point) => ctx.waitUntil(point), nowMs);

@@ -114,6 +114,62 @@ describe("routes", () => {
     expect(post.headers.get("Allow")).toBe("GET, HEAD");
   });
 
+  /** A request to `path` by `method`, with a valid `/check` body when the method takes one. */
+  const send = (method: string, path: string) =>
+    exports.default.fetch(`http://limiter.test${path}`, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: ["GET", "HEAD"].includes(method) ? undefined : JSON.stringify({ identifier: unique("route") }),
+    });
+
+  it("serves POST /check with a query, or spelled with percent-encoding as Hono's router reads it", async () => {
+    for (const path of ["/check?x=1", "/%63heck", "/%63hec%6B?x=1"]) {
+      const response = await send("POST", path);
+      expect(response.status, path).toBe(200);
+      expect(await response.json()).toMatchObject({ allowed: true, limit: 100 });
+    }
+    expect((await send("GET", "/%63heck")).headers.get("Allow")).toBe("POST");
+  });
+
+  it("answers a path with a trailing slash with 404 whatever the method: it is another path", async () => {
+    for (const path of ["/check/", "/check/?x=1", "/health/", "/docs/", "/openapi.json/"]) {
+      for (const method of ["GET", "HEAD", "POST", "DELETE"]) {
+        const response = await send(method, path);
+        expect(response.status, `${method} ${path}`).toBe(404);
+        if (method !== "HEAD") expect(await response.json()).toEqual({ detail: "Not Found" });
+      }
+    }
+  });
+
+  it("answers HEAD /health as GET, without a body", async () => {
+    const response = await send("HEAD", "/health");
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("");
+  });
+
+  it("never names in Allow a method that the same path then refuses", async () => {
+    const paths = [
+      "/check",
+      "/check/",
+      "/%63heck",
+      "/check?x=1",
+      "/health",
+      "/health/",
+      "/%68ealth",
+      "/docs",
+    ];
+    for (const path of paths) {
+      for (const method of ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"]) {
+        const response = await send(method, path);
+        if (response.status !== 405) continue;
+        for (const allowed of (response.headers.get("Allow") ?? "").split(", ")) {
+          const answer = await send(allowed, path);
+          expect([404, 405], `${method} ${path} allows ${allowed}`).not.toContain(answer.status);
+        }
+      }
+    }
+  });
+
   it("sends no CORS headers", async () => {
     const response = await postCheck({ identifier: unique("cors") }, { origin: "https://example.com" });
     expect(response.headers.has("access-control-allow-origin")).toBe(false);
