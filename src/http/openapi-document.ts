@@ -12,7 +12,7 @@ import {
 } from "./response-schemas.ts";
 
 // What the docs say of the request's fields. Refinements do not show in JSON Schema, so the
-// identifier's length and characters are restated here.
+// identifier's length and characters, and that the cost is whole, are restated here.
 const { identifier, tier, cost } = CheckRequestSchema.shape;
 z.globalRegistry.add(identifier, {
   description: "Who is asking: an API key, a user id, an IP address.",
@@ -27,6 +27,8 @@ z.globalRegistry.add(tier, {
 z.globalRegistry.add(cost, {
   description: "Tokens to take, up to the tier's limit; 0 peeks without taking.",
   example: 1,
+  // A number checked to be whole (check-schema.ts says why not zod's int).
+  type: "integer",
 });
 
 /** The JSON Schema of a zod schema, as OpenAPI 3.1 (JSON Schema 2020-12) embeds it. */

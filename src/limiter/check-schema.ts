@@ -9,6 +9,11 @@ export const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f]*$/;
 // With the u flag a surrogate pair is one code point, so only an unpaired half matches.
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
+// pydantic takes a float with no fractional part as an int inside (-2^63, 2^63), and refuses one
+// outside as too large. JSON.parse gives only doubles, every one whole past 2^53, where zod's z.int()
+// would stop with a message of its own.
+const INT_BOUND = 2 ** 63;
+
 /**
  * The body of `POST /check`. The upper bound of `cost` is the tier's limit, checked once the tier is
  * known. What the docs say of each field is in openapi-document.ts, at build time, so the Worker's
@@ -35,9 +40,21 @@ export const CheckRequestSchema = z.object({
   ),
   tier: z.nullish(z.string({ error: "Input should be a valid string" })),
   cost: z._default(
-    z
-      .int({ error: "Input should be a valid integer" })
-      .check(z.minimum(0, "Input should be greater than or equal to 0")),
+    z.number({ error: "Input should be a valid integer" }).check(
+      z.refine(Number.isInteger, {
+        error: "Input should be a valid integer",
+        params: { type: "int_type" },
+        abort: true,
+      }),
+      // A JSON number this large was most likely written as a float (1e300), for which this is
+      // pydantic's answer; JSON.parse leaves no way to tell.
+      z.refine((value) => Math.abs(value) < INT_BOUND, {
+        error: "Unable to parse input string as an integer, exceeded maximum size",
+        params: { type: "int_parsing_size" },
+        abort: true,
+      }),
+      z.minimum(0, "Input should be greater than or equal to 0"),
+    ),
     1,
   ),
 });

@@ -81,6 +81,41 @@ const table: Array<[string, unknown, ReturnType<typeof answerTo>]> = [
     { identifier: "x", cost: 101 },
     { status: 422, detail: [issue("cost", "Input should be less than or equal to 100", "less_than_equal")] },
   ],
+  // Past 2^53 every number is whole: pydantic takes it as an int up to its bound, 2^63, so the tier's
+  // bound answers. Past 2^63 pydantic answers int_parsing_size for a float (1e300), and JSON.parse
+  // leaves no way to tell a float from an integer that long.
+  [
+    "a cost of 2^53",
+    { identifier: "x", cost: 2 ** 53 },
+    { status: 422, detail: [issue("cost", "Input should be less than or equal to 100", "less_than_equal")] },
+  ],
+  [
+    "a cost just under 2^63",
+    { identifier: "x", cost: 2 ** 63 - 1024 },
+    { status: 422, detail: [issue("cost", "Input should be less than or equal to 100", "less_than_equal")] },
+  ],
+  [
+    "a cost of -2^53",
+    { identifier: "x", cost: -(2 ** 53) },
+    {
+      status: 422,
+      detail: [issue("cost", "Input should be greater than or equal to 0", "greater_than_equal")],
+    },
+  ],
+  ...[2 ** 63, 1e300, -(2 ** 63), -1e300].map((cost): (typeof table)[number] => [
+    `a cost of ${cost}`,
+    { identifier: "x", cost },
+    {
+      status: 422,
+      detail: [
+        issue(
+          "cost",
+          "Unable to parse input string as an integer, exceeded maximum size",
+          "int_parsing_size",
+        ),
+      ],
+    },
+  ]),
   ["an unknown tier", { identifier: "x", tier: "gold" }, { status: 400, detail: "Invalid tier: gold" }],
   [
     "two problems at once",

@@ -56,6 +56,20 @@ describe("bad input to /check", () => {
     await expect422(await postCheck({ identifier, cost: 101 }), ["body", "cost"], "less_than_equal");
   });
 
+  it("answers a huge cost with the message of its type, as pydantic does", async () => {
+    const identifier = unique("huge-cost");
+    const answers: Array<[string, string, string]> = [
+      ["9007199254740992", "Input should be less than or equal to 100", "less_than_equal"],
+      ["9007199254740992.0", "Input should be less than or equal to 100", "less_than_equal"],
+      ["1e300", "Unable to parse input string as an integer, exceeded maximum size", "int_parsing_size"],
+    ];
+    for (const [cost, msg, type] of answers) {
+      const response = await postCheck(`{"identifier": "${identifier}", "cost": ${cost}}`);
+      expect(response.status, cost).toBe(422);
+      expect(await response.json()).toEqual({ detail: [{ loc: ["body", "cost"], msg, type }] });
+    }
+  });
+
   it("accepts a cost up to the tier's limit", async () => {
     const response = await postCheck({ identifier: unique("max-cost"), tier: "pro", cost: 1000 });
     expect(await response.json()).toMatchObject({ allowed: true, tokens_remaining: 0 });
