@@ -85,10 +85,16 @@ const onNamedTarget = {
   ...onTarget,
   400: error("A tier name config.yaml could not hold (its alphabet is A-Z, a-z, 0-9, '_', '.', '-')."),
 };
+/** The admin API's heading in the docs. */
+export const adminTag = {
+  name: "Admin",
+  description: "Per-identifier overrides and bucket state. Exists only when ADMIN_API_KEYS is set.",
+};
+
 const operation = (operationId: string, summary: string, responses: object, extra: object = {}) => ({
   operationId,
   summary,
-  tags: ["admin"],
+  tags: [adminTag.name],
   security: [{ adminAuth: [] }],
   responses,
   ...extra,

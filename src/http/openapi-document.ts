@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { CheckRequestSchema, MAX_IDENTIFIER_LENGTH, NO_CONTROL_CHARACTERS } from "../limiter/check-schema.ts";
-import { adminPaths, adminSchemas } from "./openapi-admin.ts";
+import { adminPaths, adminSchemas, adminTag } from "./openapi-admin.ts";
 import { examples, headerExamples } from "./openapi-examples.ts";
 import {
   AllowedResponseSchema,
@@ -45,6 +45,15 @@ function jsonSchema(schema: z.ZodMiniType): Record<string, unknown> {
   return embedded;
 }
 
+// Swagger UI's headings, in this order; an operation without a tag would sit under "default".
+const tags = {
+  check: {
+    name: "Rate limiting",
+    description: "Whether a request may go ahead, and the headers that say why.",
+  },
+  health: { name: "Health", description: "Whether this Worker reaches Redis." },
+};
+
 const ref = (kind: "schemas" | "headers", name: string) => ({ $ref: `#/components/${kind}/${name}` });
 
 /** A JSON answer: its schema by name and its examples, each `{ summary, value }`. */
@@ -78,10 +87,12 @@ export function buildOpenApiDocument() {
     },
     // Relative: "Try it out" calls the Worker that served these docs, wherever it runs.
     servers: [{ url: "/", description: "This Worker" }],
+    tags: [tags.check, tags.health, adminTag],
     paths: {
       "/check": {
         post: {
           operationId: "check",
+          tags: [tags.check.name],
           summary: "May this request go ahead?",
           description:
             "Takes `cost` tokens from the bucket of `identifier` on `tier` when it has them; otherwise " +
@@ -134,6 +145,7 @@ export function buildOpenApiDocument() {
       "/health": {
         get: {
           operationId: "health",
+          tags: [tags.health.name],
           summary: "Does Redis answer?",
           description:
             "A Redis `PING` through the REST endpoint, within the deadline. Never a hang. While this " +

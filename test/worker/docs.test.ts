@@ -21,6 +21,7 @@ interface MediaType {
 }
 interface Operation {
   operationId: string;
+  tags?: string[];
   security?: Record<string, string[]>[];
   requestBody?: { required: boolean; content: Record<string, MediaType> };
   responses: Record<
@@ -30,6 +31,7 @@ interface Operation {
 }
 interface OpenApiDocument {
   openapi: string;
+  tags?: { name: string; description?: string }[];
   servers: { url: string }[];
   paths: Record<string, Record<string, Operation>>;
   components: {
@@ -133,6 +135,21 @@ describe("GET /openapi.json", () => {
       for (const [method, operation] of Object.entries(item)) {
         if (method === "parameters") continue;
         expect(operation.responses["503"]?.headers, `${method} ${path}`).toHaveProperty("Retry-After");
+      }
+    }
+  });
+
+  it("puts every operation under a declared tag with a description, none under Swagger UI's 'default'", async () => {
+    const doc = await openApi();
+    const declared = new Map((doc.tags ?? []).map(({ name, description }) => [name, description]));
+    for (const [name, description] of declared) expect(description, name).toMatch(/\w/);
+    expect(doc.paths["/check"]?.post?.tags).toEqual(["Rate limiting"]);
+    expect(doc.paths["/health"]?.get?.tags).toEqual(["Health"]);
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        if (method === "parameters") continue;
+        expect(operation.tags, `${method} ${path}`).toHaveLength(1);
+        expect([...declared.keys()], `${method} ${path}`).toContain(operation.tags?.[0]);
       }
     }
   });
