@@ -47,7 +47,10 @@ export const TierSchema = z.pipe(
   })),
 );
 
-/** The shape of `config.yaml`. Tier names are kept to a safe alphabet (tier-name.ts). */
+/**
+ * The shape of `config.yaml`. Tier names end up in Redis keys and in `RateLimit` header
+ * strings, so they are kept to a safe alphabet.
+ */
 export const ConfigSchema = z
   .strictObject({
     tiers: z
