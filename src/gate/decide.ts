@@ -33,7 +33,7 @@ export interface GateLimiter {
 export async function decide(
   env: object,
   request: GateRequest,
-  waitUntil: (metric: Promise<void>) => void = () => {},
+  waitUntil: (promise: Promise<unknown>) => void = () => {},
 ): Promise<GateDecision> {
   const services = servicesFor(env);
   let input: CheckInput;

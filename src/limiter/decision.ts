@@ -37,8 +37,10 @@ export interface Decision {
   would_retry_after?: number | null;
   /** Every bucket of the tier, for the rate-limit headers. Not part of the HTTP body. */
   policies?: PolicyState[];
-  /** Present, and true, when the deny cache answered without Redis. Not part of the HTTP body. */
+  /** Present, and true, for a certain denial answered without Redis. Not part of the HTTP body. */
   cached?: true;
+  /** Present, and true, for an admission granted from this isolate's lease. Not part of the HTTP body. */
+  leased?: true;
 }
 
 /**
