@@ -1,9 +1,11 @@
-import { decide, type GateLimiter } from "./decide.ts";
+import { decide } from "./decide.ts";
+import type { GateLimiter } from "./gate-result.ts";
 
 /**
  * The limiter inside the calling Worker itself, straight against Redis: for a Worker that ships
  * this project's code and has `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN` (and the other
- * settings) in its own environment. Decides exactly as the RPC entrypoint does.
+ * settings) in its own environment. Decides exactly as the RPC entrypoint does, with the same
+ * `GateResult`.
  *
  * @example
  * ```ts
