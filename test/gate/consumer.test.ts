@@ -24,10 +24,14 @@ const hello = (headers: Record<string, string>) =>
   exports.default.fetch("http://consumer.test/api/hello", { headers });
 
 /** The consumer with its RATE_LIMITER binding pointed at another limiter (or at nothing). */
-async function helloVia(limiter: GateLimiter | undefined, headers: Record<string, string>) {
+async function helloVia(
+  limiter: GateLimiter | undefined,
+  headers: Record<string, string>,
+  path = "/api/hello",
+) {
   const ctx = createExecutionContext();
   const response = await consumer.fetch(
-    new Request("http://consumer.test/api/hello", { headers }),
+    new Request(`http://consumer.test${path}`, { headers }),
     { ...testEnv, RATE_LIMITER: limiter },
     ctx,
   );
@@ -192,5 +196,45 @@ describe("when the limiter fails inside", () => {
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ detail: "Internal Server Error" });
     expect(JSON.parse(errors.mock.calls[0]?.[0])).toMatchObject({ level: "ERROR", kind: "internal" });
+  });
+});
+
+describe("the consumer's /quota, which calls the binding itself", () => {
+  it("reports what is left of the plan without spending any", async () => {
+    const { key } = await customer("pro");
+    await hello({ "x-api-key": key });
+    for (let i = 0; i < 2; i++) {
+      const response = await exports.default.fetch("http://consumer.test/quota", {
+        headers: { "x-api-key": key },
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({
+        plan: "pro",
+        limit: 1000,
+        remaining: 999,
+        full_at: expect.any(Number),
+      });
+    }
+  });
+
+  it("tells an unavailable limiter (503) from one that cannot answer this customer (500)", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const down = await helloVia(
+      bound.LIMITER_REDIS_DOWN_CLOSED,
+      { "x-api-key": (await customer("free")).key },
+      "/quota",
+    );
+    expect(down.status).toBe(503);
+    const gold = await helloVia(
+      testEnv.RATE_LIMITER,
+      { "x-api-key": (await customer("gold")).key },
+      "/quota",
+    );
+    expect(gold.status).toBe(500);
+    expect(JSON.parse(errors.mock.calls[0]?.[0])).toMatchObject({
+      msg: "quota check failed",
+      kind: "unknown-tier",
+    });
   });
 });
