@@ -104,6 +104,7 @@ export default defineConfig({
                     name: "rate-limiter-redis-down-open",
                     entrypoint: "RateLimiter",
                   },
+                  LIMITER_BAD_ENV: { name: "rate-limiter-bad-env", entrypoint: "RateLimiter" },
                   LIMITER_BROKEN: { name: "rate-limiter-broken", entrypoint: "RateLimiter" },
                 },
                 workers: [
@@ -113,8 +114,16 @@ export default defineConfig({
                     FAIL_MODE: "closed",
                   }),
                   limiterWorker("rate-limiter-redis-down-open", script, { ...redisDown, FAIL_MODE: "open" }),
+                  // The real limiter deployed with a variable it cannot read: every check fails inside
+                  // it (a SettingsError), an `internal` result that even FAIL_MODE=open must not allow.
+                  limiterWorker("rate-limiter-bad-env", script, {
+                    ...redis,
+                    FAIL_MODE: "open",
+                    REDIS_TIMEOUT_MS: "soon",
+                  }),
                   {
-                    // A limiter that fails outright: the gate cannot get a decision at all.
+                    // A limiter whose call fails outright (it throws, which the real one never does):
+                    // the gate cannot get a decision at all.
                     name: "rate-limiter-broken",
                     modules: true,
                     compatibilityDate: "2026-11-01",
