@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_LEASE_MS } from "./test/gate/lease-ms.ts";
 
 /** The limiter Worker, built, as a Worker beside the one under test, with these settings. */
 const limiterWorker = (name: string, scriptPath: string, bindings: Record<string, string>) => ({
@@ -96,6 +97,9 @@ export default defineConfig({
                 bindings: { ...redis, LOG_LEVEL: "ERROR" },
                 serviceBindings: {
                   LIMITER_HTTP: { name: "rate-limiter" },
+                  // Two deployments of the limiter, two isolates, sharing buckets (test/gate/leases.test.ts).
+                  LIMITER_LEASE_A: { name: "rate-limiter-lease-a" },
+                  LIMITER_LEASE_B: { name: "rate-limiter-lease-b" },
                   LIMITER_REDIS_DOWN_CLOSED: {
                     name: "rate-limiter-redis-down-closed",
                     entrypoint: "RateLimiter",
@@ -109,6 +113,14 @@ export default defineConfig({
                 },
                 workers: [
                   limiterWorker("rate-limiter", script, redis),
+                  limiterWorker("rate-limiter-lease-a", script, {
+                    ...redis,
+                    LEASE_MS: String(TEST_LEASE_MS),
+                  }),
+                  limiterWorker("rate-limiter-lease-b", script, {
+                    ...redis,
+                    LEASE_MS: String(TEST_LEASE_MS),
+                  }),
                   limiterWorker("rate-limiter-redis-down-closed", script, {
                     ...redisDown,
                     FAIL_MODE: "closed",

@@ -65,7 +65,15 @@ export function bucketCalls(
     const terms = known.leaseFor(key, tier, nowMs, !giveBack);
     const costs = asked.map(({ cost }) => cost as number);
     const keys = [key, recordKey(prefix, newCallId())];
-    const fixed = [retention, limitsText(tier.limits), terms.returned, terms.wanted, horizon, ...costs];
+    const fixed = [
+      retention,
+      limitsText(tier.limits),
+      terms.settled,
+      terms.returned,
+      terms.wanted,
+      horizon,
+      ...costs,
+    ];
     let outcome: ReturnType<typeof decodeReply>;
     try {
       outcome = await withDeadline(

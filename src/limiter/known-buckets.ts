@@ -32,7 +32,8 @@ interface Known {
   repliedAt: number;
   /** Tokens out on lease to others at that reply: they may come back to Redis. */
   others: number;
-  /** Tokens leased to this isolate and not granted yet. */
+  /** Tokens leased to this isolate by its last call, and of those, the ones not granted yet. */
+  leased: number;
   lease: number;
   /** When the lease stops granting: `LEASE_MS` after the call that took it was sent. */
   leaseUntil: number;
@@ -46,9 +47,13 @@ interface Known {
   lastRequests: number;
 }
 
-/** What a call for a bucket gives back and asks for, from `KnownBuckets.leaseFor`. */
+/** What a call for a bucket settles, gives back and asks for, from `KnownBuckets.leaseFor`. */
 export interface LeaseTerms {
+  /** The isolate's last lease, settled by this call. */
+  settled: number;
+  /** Its tokens not granted, given back. */
   returned: number;
+  /** Tokens asked on lease. */
   wanted: number;
 }
 
@@ -122,12 +127,14 @@ export class KnownBuckets {
    */
   leaseFor(key: string, tier: NamedTier, nowMs: number, renew = true): LeaseTerms {
     const known = this.#entry(key, tier, nowMs);
+    const settled = known.leased;
     const returned = known.lease;
+    known.leased = 0;
     known.lease = 0;
     known.leaseUntil = 0;
     const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
     const leases = renew && this.#leaseMs > 0 && tier.lease !== false && busy;
-    return { returned, wanted: leases ? Math.max(known.tokens, known.lastTokens) : 0 };
+    return { settled, returned, wanted: leases ? Math.max(known.tokens, known.lastTokens) : 0 };
   }
 
   /**
@@ -146,6 +153,7 @@ export class KnownBuckets {
     }
     known.redis = { ...state, tokens: state.tokens.map((count) => count - lease) };
     known.others = others;
+    known.leased = lease;
     known.lease = lease;
     known.leaseUntil = lease > 0 ? sentAt + this.#leaseMs : 0;
     known.exemptUntil = 0;
@@ -183,6 +191,7 @@ export class KnownBuckets {
         tierLimits,
         repliedAt: 0,
         others: 0,
+        leased: 0,
         lease: 0,
         leaseUntil: 0,
         exemptUntil: 0,

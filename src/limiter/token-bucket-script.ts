@@ -17,10 +17,11 @@
  * tokens.
  *
  * Leases: a caller busy on a bucket may take up to `wanted` more tokens after its requests, at most
- * half of what every bucket holds then, to grant locally (limiter.ts); it gives back what it did not
- * use in its next call (`returned`). `out` counts the tokens out on lease, so a caller can bound what
- * others may still give back; a give-back never adds more than `out`, and `out` is dropped once every
- * lease it counts is past `out_until` (a lease whose holder died is then left to the refill).
+ * half of what every bucket holds then, to grant locally (known-buckets.ts); its next call settles
+ * that lease and gives back what it did not grant (`returned`). `out` counts the tokens out on
+ * leases not yet settled, so a caller can bound what others may still give back; a give-back never
+ * adds more than `out`, and `out` is dropped once every lease it counts is past `out_until` (a lease
+ * whose holder died is then left to the refill).
  *
  * A call that writes also writes its outcome to KEYS[2], a key of its own that Redis expires after
  * `retention` ms; a retry of that call (same call id, so the same KEYS[2], same ARGV) finds it and
@@ -49,10 +50,11 @@ local now       = tonumber(ARGV[1])  -- caller's clock, ms since the Unix epoch
 local retry     = ARGV[2] == '1'     -- '1' when an earlier attempt of this call may have run
 local retention = tonumber(ARGV[3])  -- ms the record is kept
 local spec      = ARGV[4]            -- the tier's limits, unless the hash holds an override
-local returned  = tonumber(ARGV[5])  -- tokens given back from this caller's last lease
-local wanted    = tonumber(ARGV[6])  -- tokens this caller would lease after its requests
-local horizon   = tonumber(ARGV[7])  -- ms after a lease by which its holder has given it back
-local first     = 8                  -- ARGV[8..]: the cost of each request, in order; 0 peeks
+local settled   = tonumber(ARGV[5])  -- tokens of this caller's last lease, now settled: no longer out
+local returned  = tonumber(ARGV[6])  -- of those, the tokens it did not grant, given back
+local wanted    = tonumber(ARGV[7])  -- tokens this caller would lease after its requests
+local horizon   = tonumber(ARGV[8])  -- ms after a lease by which its holder has settled it
+local first     = 9                  -- ARGV[9..]: the cost of each request, in order; 0 peeks
 
 local hash = {}
 local flat = redis.call('HGETALL', key)
@@ -96,8 +98,9 @@ if done then
   return { flags, counts(), ts, spec, lease, math.max(0, out - lease), 1 }
 end
 
-returned = math.min(returned, out)
-out = out - returned
+settled = math.min(settled, out)
+returned = math.min(returned, settled)
+out = out - settled
 for _, bucket in ipairs(buckets) do
   bucket.tokens = math.min(bucket.capacity, bucket.tokens + returned)
 end
@@ -127,7 +130,7 @@ if lease > 0 then
   out_until = math.max(out_until, now + horizon)
 end
 
-if taken > 0 or lease > 0 or returned > 0 then
+if taken > 0 or lease > 0 or settled > 0 then
   local fields = { 'ts', string.format('%d', ts), 'out', string.format('%d', out),
                    'out_until', string.format('%d', out_until) }
   for _, bucket in ipairs(buckets) do

@@ -33,7 +33,7 @@ const state = (tokens: number[], timeMs: number, limits = "10:10000"): BucketSta
 class Known extends KnownBuckets {
   learn(key: string, at: NamedTier, learnt: BucketState, nowMs: number, { lease = 0, others = 0 } = {}) {
     const outcome = { decisions: [], state: learnt, lease, others };
-    this.remember(key, at, outcome, { returned: 0, wanted: lease }, nowMs);
+    this.remember(key, at, outcome, { settled: 0, returned: 0, wanted: lease }, nowMs);
   }
 
   deny(key: string, at: NamedTier, cost: number, nowMs: number) {
@@ -173,7 +173,7 @@ describe("leases", () => {
     const known = new Known(LEASE_MS);
     known.learn("k", minute, full(T0), T0, { lease: 10 });
     known.answer("k", minute, 4, T0);
-    expect(known.leaseFor("k", minute, T0)).toMatchObject({ returned: 6 });
+    expect(known.leaseFor("k", minute, T0)).toMatchObject({ settled: 10, returned: 6 });
     expect(known.answer("k", minute, 1, T0)).toBeUndefined();
     expect(known.leaseFor("k", minute, T0).returned).toBe(0);
   });

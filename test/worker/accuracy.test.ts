@@ -195,7 +195,7 @@ describe("a retried call", () => {
         await redis().eval<string[], unknown[]>(
           TOKEN_BUCKET_SCRIPT,
           [bucket, recordKey(prefix, callId)],
-          [nowMs, retry, 2000, "10:10000", 0, 0, 0, ...costs].map(String),
+          [nowMs, retry, 2000, "10:10000", 0, 0, 0, 0, ...costs].map(String),
         )
       ).map(String);
   }
