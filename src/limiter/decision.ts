@@ -45,9 +45,9 @@ export interface Decision {
 
 /**
  * The decision for one request from its buckets just after it. Used for Redis's answers and for
- * the deny cache's alike, so both report the same way. It reports the most restrictive bucket:
- * on a denial the one that keeps the caller waiting longest, otherwise the one with the fewest
- * tokens left (the soonest-full on a tie).
+ * the isolate's own (a certain denial, a leased admission) alike, so all report the same way. It
+ * reports the most restrictive bucket: on a denial the one that keeps the caller waiting longest,
+ * otherwise the one with the fewest tokens left (the soonest-full on a tie).
  */
 export function decisionFrom(allowed: boolean, state: BucketState, cost: number, nowMs: number): Decision {
   const buckets = state.limits.map(({ limit, windowMs }, i) => {
