@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_LEASE_MS } from "./test/gate/lease-ms.ts";
 
 /** The limiter Worker, built, as a Worker beside the one under test, with these settings. */
 const limiterWorker = (name: string, scriptPath: string, bindings: Record<string, string>) => ({
@@ -96,6 +97,9 @@ export default defineConfig({
                 bindings: { ...redis, LOG_LEVEL: "ERROR" },
                 serviceBindings: {
                   LIMITER_HTTP: { name: "rate-limiter" },
+                  // Two deployments of the limiter, two isolates, sharing buckets (test/gate/leases.test.ts).
+                  LIMITER_LEASE_A: { name: "rate-limiter-lease-a" },
+                  LIMITER_LEASE_B: { name: "rate-limiter-lease-b" },
                   LIMITER_REDIS_DOWN_CLOSED: {
                     name: "rate-limiter-redis-down-closed",
                     entrypoint: "RateLimiter",
@@ -104,17 +108,34 @@ export default defineConfig({
                     name: "rate-limiter-redis-down-open",
                     entrypoint: "RateLimiter",
                   },
+                  LIMITER_BAD_ENV: { name: "rate-limiter-bad-env", entrypoint: "RateLimiter" },
                   LIMITER_BROKEN: { name: "rate-limiter-broken", entrypoint: "RateLimiter" },
                 },
                 workers: [
                   limiterWorker("rate-limiter", script, redis),
+                  limiterWorker("rate-limiter-lease-a", script, {
+                    ...redis,
+                    LEASE_MS: String(TEST_LEASE_MS),
+                  }),
+                  limiterWorker("rate-limiter-lease-b", script, {
+                    ...redis,
+                    LEASE_MS: String(TEST_LEASE_MS),
+                  }),
                   limiterWorker("rate-limiter-redis-down-closed", script, {
                     ...redisDown,
                     FAIL_MODE: "closed",
                   }),
                   limiterWorker("rate-limiter-redis-down-open", script, { ...redisDown, FAIL_MODE: "open" }),
+                  // The real limiter deployed with a variable it cannot read: every check fails inside
+                  // it (a SettingsError), an `internal` result that even FAIL_MODE=open must not allow.
+                  limiterWorker("rate-limiter-bad-env", script, {
+                    ...redis,
+                    FAIL_MODE: "open",
+                    REDIS_TIMEOUT_MS: "soon",
+                  }),
                   {
-                    // A limiter that fails outright: the gate cannot get a decision at all.
+                    // A limiter whose call fails outright (it throws, which the real one never does):
+                    // the gate cannot get a decision at all.
                     name: "rate-limiter-broken",
                     modules: true,
                     compatibilityDate: "2026-11-01",

@@ -5,6 +5,7 @@ import type { Limiter } from "./limiter/limiter.ts";
 /** What became of one request, as the metrics count it. */
 export type Outcome =
   | "allowed"
+  | "allowed-leased"
   | "denied"
   | "denied-cached"
   | "shadow-denied"
@@ -18,7 +19,7 @@ export function outcomeOf(decision: Decision | undefined): Outcome {
   if (decision.degraded) return "degraded";
   if (decision.exempt) return "exempt";
   if (decision.shadow) return decision.would_allow ? "allowed" : "shadow-denied";
-  if (decision.allowed) return "allowed";
+  if (decision.allowed) return decision.leased ? "allowed-leased" : "allowed";
   return decision.cached ? "denied-cached" : "denied";
 }
 
@@ -64,12 +65,12 @@ export function createMetrics(dataset: AnalyticsEngineDataset, hashKey: string):
 export async function checkCounted(
   { limiter, metrics }: { limiter: Limiter; metrics?: Metrics },
   input: CheckInput,
-  waitUntil: (point: Promise<void>) => void,
+  waitUntil: (promise: Promise<unknown>) => void,
   nowMs = Date.now(),
 ): Promise<Decision> {
   const count = (decision: Decision | undefined) =>
     metrics && waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, decision));
-  const decision = await limiter.check(input, nowMs).catch((error: unknown) => {
+  const decision = await limiter.check(input, { nowMs, waitUntil }).catch((error: unknown) => {
     count(undefined);
     throw error;
   });

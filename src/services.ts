@@ -8,7 +8,7 @@ import { loadSettings, type Settings } from "./settings.ts";
 
 /**
  * What a request needs from its environment, built once per `env` object: the isolate's one cache
- * of per-environment state (settings, Redis client, breaker, deny cache, key digests).
+ * of per-environment state (settings, Redis client, breaker, what it knows of each bucket, key digests).
  */
 export interface Services {
   settings: Settings;

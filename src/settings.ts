@@ -64,6 +64,7 @@ export const SettingsSchema = z
     ),
     REDIS_TIMEOUT_MS: integerString(1, 60_000, 1000),
     REDIS_RETRIES: integerString(0, 10, 3),
+    LEASE_MS: integerString(0, 60_000, 1000),
     API_KEYS: keyList,
     ADMIN_API_KEYS: keyList,
   })

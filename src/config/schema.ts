@@ -10,6 +10,7 @@ const TierFieldsSchema = z
     window: z.optional(LimitSchema.shape.window),
     limits: z.optional(z.array(LimitSchema).check(z.minLength(1), z.maxLength(MAX_LIMITS))),
     mode: z._default(z.enum(["enforce", "shadow"], { error: "must be 'enforce' or 'shadow'" }), "enforce"),
+    lease: z._default(z.boolean({ error: "must be true or false" }), true),
   })
   .check(
     z.superRefine((tier, ctx) => {
@@ -35,15 +36,16 @@ const TierFieldsSchema = z
 
 /**
  * One tier as written in config.yaml: one bucket (`limit`, `window`) or several (`limits`, e.g. a
- * burst and a sustained rate; a request must fit all and takes from all), and a `mode`:
- * `enforce`, or `shadow` (decide and report, but let every request through). Compiled to the
- * one shape the Worker uses, `{ limits, mode }`.
+ * burst and a sustained rate; a request must fit all and takes from all), a `mode`: `enforce`, or
+ * `shadow` (decide and report, but let every request through), and `lease` (false: every request is
+ * decided in Redis, none from a lease). Compiled to the one shape the Worker uses, `{ limits, mode, lease }`.
  */
 export const TierSchema = z.pipe(
   TierFieldsSchema,
-  z.transform(({ limit, window, limits, mode }: z.output<typeof TierFieldsSchema>) => ({
+  z.transform(({ limit, window, limits, mode, lease }: z.output<typeof TierFieldsSchema>) => ({
     limits: limits ?? [{ limit: limit as number, window: window as number }],
     mode,
+    lease,
   })),
 );
 

@@ -1,15 +1,23 @@
-import { decide, type GateLimiter } from "./decide.ts";
+import { decide } from "./decide.ts";
+import type { GateLimiter } from "./gate-result.ts";
 
 /**
  * The limiter inside the calling Worker itself, straight against Redis: for a Worker that ships
  * this project's code and has `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN` (and the other
- * settings) in its own environment. Decides exactly as the RPC entrypoint does.
+ * settings) in its own environment. Decides exactly as the RPC entrypoint does, with the same
+ * `GateResult`. Give it the request's execution context, so that a call for requests queued behind
+ * this one, and a lease's give-back, can finish after this request is answered.
  *
  * @example
  * ```ts
- * app.use(rateLimit({ limiter: (c) => embeddedLimiter(c.env), identifier: (c) => c.var.customer.id }));
+ * app.use(
+ *   rateLimit({
+ *     limiter: (c) => embeddedLimiter(c.env, c.executionCtx),
+ *     identifier: (c) => c.var.customer.id,
+ *   }),
+ * );
  * ```
  */
-export function embeddedLimiter(env: object): GateLimiter {
-  return { check: (request) => decide(env, request) };
+export function embeddedLimiter(env: object, ctx?: Pick<ExecutionContext, "waitUntil">): GateLimiter {
+  return { check: (request) => decide(env, request, (promise) => ctx?.waitUntil(promise)) };
 }

@@ -2,10 +2,17 @@ import type { Context, Env as HonoEnv, MiddlewareHandler, Next } from "hono";
 import { limitedBody, unavailableResponse } from "../http/answers.ts";
 import { rateLimitHeaders } from "../http/rate-limit-headers.ts";
 import { createLogger, type Logger } from "../log.ts";
-import type { GateDecision, GateLimiter } from "./decide.ts";
-import { gateFailureOf } from "./gate-errors.ts";
+import type { GateDecision, GateError, GateLimiter, GateResult } from "./gate-result.ts";
 
-export type { GateDecision, GateLimiter, GateRequest } from "./decide.ts";
+export type {
+  GateDecision,
+  GateError,
+  GateLimiter,
+  GatePolicy,
+  GateRequest,
+  GateResult,
+  ValidationIssue,
+} from "./gate-result.ts";
 
 /** What the middleware leaves for the routes behind it, as `c.var.rateLimit`. */
 export interface RateLimitVariables {
@@ -18,7 +25,7 @@ export interface RateLimitVariables {
 }
 
 export interface RateLimitOptions<E extends HonoEnv> {
-  /** Where decisions come from: the service binding (`(c) => c.env.RATE_LIMITER`), or `embeddedLimiter(c.env)`. */
+  /** Where decisions come from: the service binding (`(c) => c.env.RATE_LIMITER`), or `embeddedLimiter(c.env, c.executionCtx)`. */
   limiter: (c: Context<E>) => GateLimiter;
   /**
    * Who is asking: a principal your Worker has verified (the customer behind an API key it looked
@@ -38,15 +45,15 @@ export interface RateLimitOptions<E extends HonoEnv> {
   cost?: (c: Context<E>) => number | Promise<number>;
   /**
    * What to do when the limiter itself cannot be reached or is misconfigured (a binding missing,
-   * misnamed, or without the RateLimiter entrypoint: logged as an ERROR), not when it answers that
-   * Redis is down: then its own FAIL_MODE has decided. `closed` answers 503, `open` lets the
-   * request through marked `degraded`.
+   * misnamed, or without the RateLimiter entrypoint: logged as an ERROR). Not when it answers: that
+   * Redis is down (its own FAIL_MODE has decided), nor that it failed (`internal`: always a 500).
+   * `closed` answers 503, `open` lets the request through marked `degraded`.
    * @default "closed"
    */
   failMode?: "open" | "closed";
   /**
-   * Where its lines go (a misconfiguration at ERROR, an unreachable limiter and a degraded pass at
-   * WARNING): one JSON object per line, as the limiter itself logs.
+   * Where its lines go (a misconfiguration and a limiter's internal failure at ERROR, an unreachable
+   * limiter and a degraded pass at WARNING): one JSON object per line, as the limiter itself logs.
    * @default createLogger("INFO")
    */
   log?: Logger;
@@ -55,9 +62,11 @@ export interface RateLimitOptions<E extends HonoEnv> {
 /**
  * Gates the routes behind it with the rate limiter. An allowed request goes on with the
  * rate-limit headers set on its response; a limited one is answered 429 here, in the limiter's
- * own shape; when Redis is down the limiter's FAIL_MODE decides (503, or a pass marked degraded);
- * bad input (an unknown tier, say) is answered 400 with the limiter's `detail`. Put it after your
- * authentication, so it charges who the caller is, not who the caller says it is.
+ * own shape; when Redis is down the limiter's FAIL_MODE decides (503, or a pass marked degraded).
+ * Input the limiter refuses is answered as `POST /check` answers it: 400 for an unknown tier, 422
+ * with the list of issues otherwise; a failure inside the limiter is a 500, whatever `failMode`
+ * says. Put it after your authentication, so it charges who the caller is, not who the caller
+ * says it is.
  *
  * @example
  * ```ts
@@ -95,16 +104,26 @@ export function rateLimit<E extends HonoEnv = HonoEnv>(
       const cause = "options.limiter gave no limiter: is the service binding missing or misnamed?";
       return noDecision(c, next, failMode, "misconfigured", cause, log);
     }
-    let decision: GateDecision;
+    let result: GateResult;
     try {
-      decision = await limiter.check(request);
+      result = await limiter.check(request);
     } catch (error) {
-      const failure = gateFailureOf(error);
-      if (failure.kind === "invalid") return c.json({ detail: failure.detail }, 400);
-      if (failure.kind === "unavailable") return unavailableResponse();
-      return noDecision(c, next, failMode, failure.kind, failure.cause, log);
+      // The limiter answers its own failures in the result, so a throw is the call's: the runtime's
+      // TypeError for a binding without the method, or a limiter Worker that could not be run.
+      if (error instanceof TypeError) {
+        const cause = `check() failed with "${error.message}": does the binding name the RateLimiter entrypoint?`;
+        return noDecision(c, next, failMode, "misconfigured", cause, log);
+      }
+      return noDecision(c, next, failMode, "unreachable", String(error), log);
     }
+    // Typed as always a result, but a limiter older than this middleware answers a bare decision.
+    if (typeof (result as Partial<GateResult> | undefined)?.ok !== "boolean") {
+      const cause = "check() gave no { ok } result: is the limiter Worker older than this middleware?";
+      return noDecision(c, next, failMode, "misconfigured", cause, log);
+    }
+    if (!result.ok) return refusal(c, result.error, log);
 
+    const { decision } = result;
     const headers = rateLimitHeaders(decision, decision.tier, Date.now());
     if (!decision.allowed) {
       return c.json(limitedBody(decision), 429, headers);
@@ -115,6 +134,27 @@ export function rateLimit<E extends HonoEnv = HonoEnv>(
     for (const [name, value] of Object.entries(headers)) c.header(name, value);
     await next();
   };
+}
+
+/**
+ * The limiter answered without a decision: the answer `POST /check` gives the same case, and never
+ * a pass. An `internal` failure (or a kind newer than this middleware) is logged as an ERROR.
+ */
+function refusal(c: Context, error: GateError, log: Logger): Response {
+  switch (error.kind) {
+    case "invalid":
+      return c.json({ detail: error.detail }, 422);
+    case "unknown-tier":
+      return c.json({ detail: error.detail }, 400);
+    case "unavailable":
+      return unavailableResponse();
+    default:
+      log.error("rate limiter failed, answered 500", {
+        kind: error.kind,
+        problem: String(error.detail).slice(0, 300),
+      });
+      return c.json({ detail: "Internal Server Error" }, 500);
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { decide, type GateDecision, type GateRequest } from "./decide.ts";
+import { decide } from "./decide.ts";
+import type { GateRequest, GateResult } from "./gate-result.ts";
 
 /**
  * The limiter for other Workers, over a service binding with RPC: no public hop, no API key.
@@ -13,16 +14,17 @@ import { decide, type GateDecision, type GateRequest } from "./decide.ts";
  * entrypoint = "RateLimiter"
  * ```
  * ```ts
- * const decision = await env.RATE_LIMITER.check({ identifier: "user-42", tier: "pro" });
+ * const result = await env.RATE_LIMITER.check({ identifier: "user-42", tier: "pro" });
+ * if (result.ok && !result.decision.allowed) return new Response("Slow down", { status: 429 });
  * ```
  */
 export class RateLimiter extends WorkerEntrypoint<Env> {
   /**
-   * Decides one request, exactly as `POST /check` does. Throws a `TypeError` whose message is the
-   * HTTP `detail` for bad input, and `Error("Rate limiter unavailable")` when Redis cannot answer
-   * and FAIL_MODE is closed.
+   * Decides one request, exactly as `POST /check` does. Never throws: bad input, an unknown tier,
+   * Redis unavailable under FAIL_MODE=closed and the limiter's own failures come back as
+   * `{ ok: false, error: { kind, detail } }` (see `GateResult`).
    */
-  async check(request: GateRequest): Promise<GateDecision> {
+  async check(request: GateRequest): Promise<GateResult> {
     return decide(this.env, request, (metric) => this.ctx.waitUntil(metric));
   }
 }

@@ -36,7 +36,7 @@ async function decide(request: Request, services: Services, ctx: WaitUntil) {
   return new Response(JSON.stringify(limitedBody(decision)), { status: 429, headers });
 }
 
-/** The decision as the HTTP body shows it: the per-bucket detail is in the headers, `cached` in the metrics. */
-function bodyOf({ policies: _inHeaders, cached: _forMetrics, ...body }: Decision) {
+/** The decision as the HTTP body shows it: the per-bucket detail is in the headers, `cached` and `leased` in the metrics. */
+function bodyOf({ policies: _inHeaders, cached: _forMetrics, leased: _alsoForMetrics, ...body }: Decision) {
   return body;
 }

@@ -1,11 +1,24 @@
 import { DeadlineExceededError } from "./deadline.ts";
 
+/** Keeps a promise's work going after the request that started it has answered (`ctx.waitUntil`). */
+export type WaitUntil = (promise: Promise<unknown>) => void;
+
+/** What a batch is sent with: the latest deadline of its members, and its leader's `waitUntil`. */
+export interface BatchContext {
+  deadlineAt: number;
+  waitUntil?: WaitUntil;
+}
+
 interface Member<In, Out> {
   item: In;
+  deadlineAt: number;
+  waitUntil?: WaitUntil;
   /** Waiting in the queue; told to lead the next batch; or sent in a batch. */
   state: "waiting" | "leading" | "sent";
-  resolve: (outcome: Out | typeof LEAD) => void;
-  reject: (error: unknown) => void;
+  /** Resolved when this member is to send the next batch, from its own request. */
+  lead: PromiseWithResolvers<typeof LEAD>;
+  /** Its outcome, from the batch it was sent in. */
+  result: PromiseWithResolvers<Out>;
 }
 
 interface Queue<In, Out> {
@@ -21,52 +34,70 @@ const LEAD = Symbol("lead");
  * next batch. A burst on one bucket thus costs a couple of round trips instead of one each, and
  * never queues behind itself.
  *
+ * Each member gives up at its own deadline, never sooner and never later, wherever it is: in the
+ * queue, leading, or in a batch that is out. A batch is sent under the latest deadline of its
+ * members, so one member's spent time never fails the others.
+ *
  * Two workerd rules shape it. A request's pending I/O is cancelled when that request ends, so
- * each batch is sent by one of its own members (the one that waited longest). And a request that
- * waits only on a promise another request will settle looks hung and is cancelled, so every
- * waiting member also waits on its own deadline timer: it gives up at its deadline, never later.
+ * each batch is sent by one of its own members (the one that waited longest), which hands the call
+ * to its `waitUntil` so that it outlives the leader if the leader gives up first. And a request that
+ * waits only on a promise another request will settle looks hung and is cancelled, so every member
+ * also waits on its own deadline timer.
  */
 export class Batches<In, Out> {
   readonly #queues = new Map<string, Queue<In, Out>>();
-  readonly #send: (key: string, items: In[]) => Promise<Out[]>;
+  readonly #send: (key: string, items: In[], context: BatchContext) => Promise<Out[]>;
   readonly #maxBatch: number;
 
   /** `send` decides a batch, answering one output per input, in order. */
-  constructor(send: (key: string, items: In[]) => Promise<Out[]>, maxBatch: number) {
+  constructor(send: (key: string, items: In[], context: BatchContext) => Promise<Out[]>, maxBatch: number) {
     this.#send = send;
     this.#maxBatch = maxBatch;
   }
 
   /** Decides `item` in the next batch for `key`; rejects with `DeadlineExceededError` at `deadlineAt`. */
-  async submit(key: string, item: In, deadlineAt: number): Promise<Out> {
-    const { promise, resolve, reject } = Promise.withResolvers<Out | typeof LEAD>();
-    const member: Member<In, Out> = { item, state: "waiting", resolve, reject };
+  async submit(key: string, item: In, deadlineAt: number, waitUntil?: WaitUntil): Promise<Out> {
+    const member: Member<In, Out> = {
+      item,
+      deadlineAt,
+      waitUntil,
+      state: "waiting",
+      lead: Promise.withResolvers(),
+      result: Promise.withResolvers(),
+    };
+    // A member that gave up is not listening for the outcome of the batch it was sent in.
+    member.result.promise.catch(() => {});
     let queue = this.#queues.get(key);
     if (queue === undefined) {
       queue = { waiting: [member] };
       this.#queues.set(key, queue);
       member.state = "leading";
-      return this.#lead(key, queue, member);
+      this.#lead(key, queue, member);
+    } else {
+      queue.waiting.push(member);
     }
-    queue.waiting.push(member);
 
     const expired = Promise.withResolvers<never>();
+    expired.promise.catch(() => {});
     const timer = setTimeout(() => expired.reject(new DeadlineExceededError()), deadlineAt - Date.now());
-    let outcome: Out | typeof LEAD;
     try {
-      outcome = await Promise.race([promise, expired.promise]);
+      if (member.state === "waiting") {
+        const told = await Promise.race([member.lead.promise, member.result.promise, expired.promise]);
+        if (told === LEAD) this.#lead(key, queue, member);
+      }
+      return await Promise.race([member.result.promise, expired.promise]);
     } catch (error) {
       if (member.state !== "sent") this.#leave(key, queue, member);
       throw error;
     } finally {
       clearTimeout(timer);
     }
-    return outcome === LEAD ? this.#lead(key, queue, member) : outcome;
   }
 
   /** A member gives up before it was sent: out of the queue, passing the lead on if it had it. */
   #leave(key: string, queue: Queue<In, Out>, member: Member<In, Out>) {
-    queue.waiting.splice(queue.waiting.indexOf(member), 1);
+    const at = queue.waiting.indexOf(member);
+    if (at !== -1) queue.waiting.splice(at, 1);
     if (member.state === "leading") this.#handOff(key, queue);
   }
 
@@ -78,24 +109,31 @@ export class Batches<In, Out> {
       return;
     }
     next.state = "leading";
-    next.resolve(LEAD);
+    next.lead.resolve(LEAD);
   }
 
-  async #lead(key: string, queue: Queue<In, Out>, leader: Member<In, Out>): Promise<Out> {
+  /** Sends the waiting members, the leader first, as one batch, and settles each with its outcome. */
+  #lead(key: string, queue: Queue<In, Out>, leader: Member<In, Out>): void {
     const batch = queue.waiting.splice(0, this.#maxBatch);
     for (const member of batch) member.state = "sent";
-    try {
-      const outcomes = await this.#send(
-        key,
-        batch.map((member) => member.item),
-      );
-      for (const [i, member] of batch.entries()) if (member !== leader) member.resolve(outcomes[i] as Out);
-      return outcomes[batch.indexOf(leader)] as Out;
-    } catch (error) {
-      for (const member of batch) if (member !== leader) member.reject(error);
-      throw error;
-    } finally {
-      this.#handOff(key, queue);
-    }
+    const context = {
+      deadlineAt: Math.max(...batch.map((member) => member.deadlineAt)),
+      waitUntil: leader.waitUntil,
+    };
+    const call = this.#send(
+      key,
+      batch.map((member) => member.item),
+      context,
+    )
+      .then(
+        (outcomes) => {
+          for (const [i, member] of batch.entries()) member.result.resolve(outcomes[i] as Out);
+        },
+        (error: unknown) => {
+          for (const member of batch) member.result.reject(error);
+        },
+      )
+      .finally(() => this.#handOff(key, queue));
+    leader.waitUntil?.(call);
   }
 }

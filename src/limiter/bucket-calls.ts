@@ -1,72 +1,120 @@
 import { maxCost, type NamedTier } from "../config/tiers.ts";
 import type { Settings } from "../settings.ts";
+import type { BatchContext } from "./batches.ts";
 import { type CircuitBreaker, CircuitOpenError } from "./circuit-breaker.ts";
-import { withDeadline } from "./deadline.ts";
+import { DeadlineExceededError, withDeadline } from "./deadline.ts";
 import { type Decision, decisionFrom, exemptDecision } from "./decision.ts";
-import type { DenyCache } from "./deny-cache.ts";
-import { describeFailure, isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
-import { type BatchOutcome, decodeReply, limitsText } from "./script-reply.ts";
+import { type KnownBuckets, tooCostly } from "./known-buckets.ts";
+import { describeFailure, isEndpointFailure, isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
+import { decodeReply, limitsText } from "./script-reply.ts";
+import { recordKey } from "./token-bucket-script.ts";
 
-/** One request waiting for its bucket's next script call. */
+/** One request waiting for its bucket's next script call, or a give-back of an expired lease. */
 export interface BucketRequest {
   tier: NamedTier;
-  cost: number;
+  /** Tokens asked; undefined for a give-back, which asks nothing. */
+  cost?: number;
   /** The caller's clock, ms. */
   nowMs: number;
-  /** Unix ms by which its answer is due. */
-  deadlineAt: number;
 }
 
-/** How long past the deadline a call's record stays in the bucket, for clocks that disagree. */
+/** Each request's answer: its decision, or the error that says why it cannot be decided. */
+export type BucketAnswer = Decision | Error | undefined;
+
+/** How long past the deadline a call's record stays in Redis, for clocks that disagree. */
 const RECORD_SLACK_MS = 1000;
 
 /**
- * Decides a batch of requests on one bucket with one script call (see batches.ts): first what the
- * deny cache already settles, then, if the breaker lets it through, one EVALSHA for the rest, retried
- * within the oldest request's deadline under one call id (a retry of a call that ran gets its first
- * answer). The reply feeds the breaker and the deny cache. Throws when Redis cannot answer.
+ * Decides a batch of requests on one bucket with one script call (see batches.ts). First what the
+ * isolate already knows settles what it can (a lease that came back while they queued, a certain
+ * denial); then, if the breaker lets it through and time is left, one EVALSHA for the rest, giving
+ * back this isolate's unspent lease and asking for a new one on a busy bucket, retried within the
+ * latest deadline of the batch under one call id (a retry of a call that ran gets its first answer).
+ * Only failures of the endpoint count against it on the breaker. Throws when Redis cannot answer.
  */
 export function bucketCalls(
   endpoint: RedisEndpoint,
   breaker: CircuitBreaker,
-  denials: DenyCache,
+  known: KnownBuckets,
   settings: Settings,
+  prefix: string,
+  /** Gives back a lease's unspent tokens once it ends at `untilMs` (callers' clock), off the request path. */
+  giveBackAt: (key: string, tier: NamedTier, untilMs: number, context: BatchContext) => Promise<void>,
 ) {
   const retention = String(settings.REDIS_TIMEOUT_MS + RECORD_SLACK_MS);
+  // By then a lease's holder has given back what it did not use, or never will (script: `out`).
+  const horizon = String(2 * settings.LEASE_MS + settings.REDIS_TIMEOUT_MS + RECORD_SLACK_MS);
 
-  return async function decideBatch(key: string, requests: BucketRequest[]): Promise<Decision[]> {
-    const [first] = requests as [BucketRequest];
-    const { tier } = first;
+  return async function decideBatch(
+    key: string,
+    requests: BucketRequest[],
+    context: BatchContext,
+  ): Promise<BucketAnswer[]> {
+    const { tier } = requests[0] as BucketRequest;
     const nowMs = Math.max(...requests.map((request) => request.nowMs));
-    // What an earlier reply already settles needs no call: a request alone, or queued behind one.
-    const cached = requests.map(({ cost }) => denials.deny(key, tier, cost, nowMs));
-    const asked = requests.filter((_, i) => cached[i] === undefined);
-    if (asked.length === 0) return cached as Decision[];
+    const answers: BucketAnswer[] = requests.map(({ cost, nowMs }) =>
+      cost === undefined ? undefined : settle(() => known.answer(key, tier, cost, nowMs, false)),
+    );
+    const asked = requests.filter(({ cost }, i) => cost !== undefined && answers[i] === undefined);
+    const giveBack = asked.length === 0 && known.unspent(key, nowMs) > 0;
+    if (asked.length === 0 && !giveBack) return answers;
+    // Time spent queueing is not Redis's failure: no call, and nothing for the breaker.
+    if (Date.now() >= context.deadlineAt) throw new DeadlineExceededError();
     if (!breaker.tryAcquire()) throw new CircuitOpenError();
 
-    const costs = asked.map((request) => request.cost);
-    const args = [nowMs, newCallId(), retention, limitsText(tier.limits), ...costs].map(String);
-    let outcome: BatchOutcome;
+    const terms = known.leaseFor(key, tier, nowMs, !giveBack);
+    const costs = asked.map(({ cost }) => cost as number);
+    const keys = [key, recordKey(prefix, newCallId())];
+    const fixed = [
+      retention,
+      limitsText(tier.limits),
+      terms.settled,
+      terms.returned,
+      terms.wanted,
+      horizon,
+      ...costs,
+    ];
+    let outcome: ReturnType<typeof decodeReply>;
     try {
-      outcome = await withDeadline(async () => decodeReply(await endpoint.runScript([key], args), costs), {
-        deadlineAt: first.deadlineAt,
-        retries: settings.REDIS_RETRIES,
-        isRetryable: isTransient,
-      });
+      outcome = await withDeadline(
+        async (retry) =>
+          decodeReply(
+            await endpoint.runScript(keys, [nowMs, retry > 0 ? 1 : 0, ...fixed].map(String)),
+            costs,
+          ),
+        { deadlineAt: context.deadlineAt, retries: settings.REDIS_RETRIES, isRetryable: isTransient },
+      );
     } catch (error) {
-      breaker.failed(describeFailure(error));
+      // The endpoint answered (a 4xx, a Redis error) or our own code failed: Redis is not failing.
+      if (isEndpointFailure(error)) breaker.failed(describeFailure(error));
+      else breaker.succeeded();
       throw error;
     }
     breaker.succeeded();
-    const decided = outcome.map(({ allowed, after }, i) =>
-      after.limits.length === 0
-        ? exemptDecision(maxCost(tier))
-        : decisionFrom(allowed, after, costs[i] as number, (asked[i] as BucketRequest).nowMs),
+    // On the callers' clock, which read no later than the send: the lease ends no later than Redis thinks.
+    known.remember(key, tier, outcome, terms, nowMs);
+    if (outcome.lease > 0) context.waitUntil?.(giveBackAt(key, tier, nowMs + settings.LEASE_MS, context));
+
+    const capacity = Math.min(...outcome.state.limits.map(({ limit }) => limit));
+    const decided = outcome.decisions.map(({ allowed, after }, i): Decision | Error => {
+      const cost = costs[i] as number;
+      if (after.limits.length === 0) return exemptDecision(maxCost(tier));
+      if (cost > capacity) return tooCostly(capacity);
+      return decisionFrom(allowed, after, cost, (asked[i] as BucketRequest).nowMs);
+    });
+    return answers.map((answer, i) =>
+      requests[i]?.cost === undefined || answer !== undefined ? answer : decided.shift(),
     );
-    const last = outcome.at(-1);
-    if (last !== undefined) denials.remember(key, tier, last.after, nowMs);
-    return cached.map((known) => known ?? (decided.shift() as Decision));
   };
+}
+
+/** What the isolate knows answers, or the error that it can never be allowed. */
+function settle(answer: () => Decision | undefined): Decision | Error | undefined {
+  try {
+    return answer();
+  } catch (error) {
+    return error as Error;
+  }
 }
 
 // 64 random bits for this isolate, then a counter: unique across isolates, and cheap per call. Made
@@ -74,7 +122,7 @@ export function bucketCalls(
 let isolateId: string | undefined;
 let calls = 0;
 
-/** Names one script call and its retries, in hex (the script's record format wants [0-9a-f]). */
+/** Names one script call and its retries (its record's key). */
 function newCallId(): string {
   isolateId ??= Array.from(crypto.getRandomValues(new Uint32Array(2)), (word) =>
     word.toString(16).padStart(8, "0"),

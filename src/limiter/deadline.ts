@@ -21,13 +21,13 @@ const backoffMs = (retry: number) => Math.min(20 * 2 ** retry, 160);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Runs `attempt`, and again after a short pause when it fails with a retryable error, up to
- * `retries` more times, all before `deadlineAt`. The race settles at the deadline even if an
+ * Runs `attempt` (told how many attempts came before it), and again after a short pause when it
+ * fails with a retryable error, up to `retries` more times, all before `deadlineAt`. The race settles at the deadline even if an
  * attempt hangs, so a stuck Redis cannot hold a request past it. Retrying is safe for the bucket
  * because every attempt of one call carries the same call id (see token-bucket-script.ts).
  */
 export async function withDeadline<T>(
-  attempt: () => Promise<T>,
+  attempt: (retry: number) => Promise<T>,
   { deadlineAt, retries, isRetryable }: DeadlineOptions,
 ): Promise<T> {
   const timeLeft = () => deadlineAt - Date.now();
@@ -37,7 +37,7 @@ export async function withDeadline<T>(
   const attempts = (async () => {
     for (let retry = 0; ; retry++) {
       try {
-        return await attempt();
+        return await attempt(retry);
       } catch (error) {
         const pause = backoffMs(retry);
         if (retry >= retries || !isRetryable(error) || pause >= timeLeft()) throw error;

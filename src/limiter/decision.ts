@@ -37,15 +37,17 @@ export interface Decision {
   would_retry_after?: number | null;
   /** Every bucket of the tier, for the rate-limit headers. Not part of the HTTP body. */
   policies?: PolicyState[];
-  /** Present, and true, when the deny cache answered without Redis. Not part of the HTTP body. */
+  /** Present, and true, for a certain denial answered without Redis. Not part of the HTTP body. */
   cached?: true;
+  /** Present, and true, for an admission granted from this isolate's lease. Not part of the HTTP body. */
+  leased?: true;
 }
 
 /**
  * The decision for one request from its buckets just after it. Used for Redis's answers and for
- * the deny cache's alike, so both report the same way. It reports the most restrictive bucket:
- * on a denial the one that keeps the caller waiting longest, otherwise the one with the fewest
- * tokens left (the soonest-full on a tie).
+ * the isolate's own (a certain denial, a leased admission) alike, so all report the same way. It
+ * reports the most restrictive bucket: on a denial the one that keeps the caller waiting longest,
+ * otherwise the one with the fewest tokens left (the soonest-full on a tie).
  */
 export function decisionFrom(allowed: boolean, state: BucketState, cost: number, nowMs: number): Decision {
   const buckets = state.limits.map(({ limit, windowMs }, i) => {

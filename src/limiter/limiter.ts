@@ -1,14 +1,20 @@
 import { maxCost, type NamedTier } from "../config/tiers.ts";
 import type { Logger } from "../log.ts";
 import type { Settings } from "../settings.ts";
-import { Batches } from "./batches.ts";
-import { type BucketRequest, bucketCalls } from "./bucket-calls.ts";
+import { type BatchContext, Batches, type WaitUntil } from "./batches.ts";
+import { type BucketAnswer, type BucketRequest, bucketCalls } from "./bucket-calls.ts";
 import type { CheckInput } from "./check-input.ts";
 import { CircuitBreaker, type CircuitState } from "./circuit-breaker.ts";
 import { withDeadline } from "./deadline.ts";
 import { type Decision, degradedDecision, shadowed, UNAVAILABLE_DETAIL } from "./decision.ts";
-import { DenyCache } from "./deny-cache.ts";
-import { createRedisEndpoint, describeFailure, isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
+import { KnownBuckets } from "./known-buckets.ts";
+import {
+  createRedisEndpoint,
+  describeFailure,
+  isEndpointFailure,
+  isTransient,
+  type RedisEndpoint,
+} from "./redis-endpoint.ts";
 import { bucketKey, MAX_BATCH } from "./token-bucket-script.ts";
 
 /** Redis could not answer in time and FAIL_MODE is closed. Its message is the HTTP `detail`. */
@@ -25,43 +31,66 @@ export interface Health {
   circuit: CircuitState;
 }
 
+/** When a check is asked, and how its work may go on after it is answered. */
+export interface CheckOptions {
+  /** The caller's clock, ms. @default Date.now() */
+  nowMs?: number;
+  /** The request's `ctx.waitUntil`: lets a call for others, or a lease's give-back, outlive this answer. */
+  waitUntil?: WaitUntil;
+}
+
 /** Decides requests against Redis, and applies FAIL_MODE when Redis cannot answer. */
 export interface Limiter {
   /**
-   * At most one round trip to Redis, none for a denial the isolate knows to be certain. Throws
-   * `LimiterUnavailableError` when Redis fails and FAIL_MODE is closed.
+   * One script call for the request, none when the isolate already knows the answer (a lease, a
+   * certain denial); retries inside the deadline, and an EVAL after NOSCRIPT, add round trips only
+   * when the first fails. Throws `LimiterUnavailableError` when Redis fails and FAIL_MODE is
+   * closed, `InvalidInputError` for a cost the identifier's buckets can never hold, and anything
+   * else that went wrong (a bug is never an allow).
    */
-  check(input: CheckInput, nowMs?: number): Promise<Decision>;
+  check(input: CheckInput, options?: CheckOptions): Promise<Decision>;
   /** Whether Redis answers a PING within the deadline (not asked while the circuit is open). */
   health(): Promise<Health>;
-  /** Drops what this isolate knows of a bucket, e.g. after an operator changed its limits. */
+  /** Drops what this isolate knows of a bucket and its lease on it, e.g. after an operator changed it. */
   forget(tierName: string, identifier: string): void;
 }
 
 export interface LimiterOptions {
   /** Redis key prefix; buckets live at `<prefix>:<tier>:<identifier>` (bucketKey). @default "ratelimit" */
   prefix?: string;
-  /** The circuit breaker's cool-down before jitter, in ms. @default 1000 */
-  cooldownMs?: number;
   /** The Redis endpoint, when it is shared (with the admin API). @default one of its own */
   endpoint?: RedisEndpoint;
 }
 
 /**
- * The limiter for one Worker environment, kept for the life of the isolate: one Redis client,
- * one breaker, one deny cache. A request is answered from the deny cache when its denial is
- * certain; otherwise it joins the next script call for its bucket (batches.ts, bucket-calls.ts),
- * which the breaker may refuse. Every failure meets FAIL_MODE in `unavailable`, the one failure policy.
+ * The limiter for one Worker environment, kept for the life of the isolate: one Redis client, one
+ * breaker, and what the isolate knows of each bucket. A request is answered at once when the
+ * isolate knows the answer (known-buckets.ts); otherwise it joins the next script call for its
+ * bucket (batches.ts, bucket-calls.ts), which the breaker may refuse. A failing Redis meets
+ * FAIL_MODE in `unavailable`, the one failure policy; any other error is thrown as it is.
  */
 export function createLimiter(settings: Settings, log: Logger, options: LimiterOptions = {}): Limiter {
   const prefix = options.prefix ?? "ratelimit";
   const endpoint = options.endpoint ?? createRedisEndpoint(settings);
-  const breaker = new CircuitBreaker(log, { cooldownMs: options.cooldownMs });
-  const denials = new DenyCache();
-  const batches = new Batches<BucketRequest, Decision>(
-    bucketCalls(endpoint, breaker, denials, settings),
+  const breaker = new CircuitBreaker(log);
+  const known = new KnownBuckets(settings.LEASE_MS);
+  const batches: Batches<BucketRequest, BucketAnswer> = new Batches(
+    bucketCalls(endpoint, breaker, known, settings, prefix, giveBackAt),
     MAX_BATCH,
   );
+
+  /**
+   * When the lease ending at `untilMs` (callers' clock) has ended, gives back what is left of it,
+   * unless a call for the bucket already has. Tokens not given back are left to the refill.
+   */
+  async function giveBackAt(key: string, tier: NamedTier, untilMs: number, { waitUntil }: BatchContext) {
+    await new Promise((resolve) => setTimeout(resolve, settings.LEASE_MS));
+    if (known.unspent(key, untilMs) === 0) return;
+    const deadlineAt = Date.now() + settings.REDIS_TIMEOUT_MS;
+    await batches.submit(key, { tier, nowMs: untilMs }, deadlineAt, waitUntil).catch((error: unknown) => {
+      log.debug("lease not given back", { tier: tier.name, reason: describeFailure(error) });
+    });
+  }
 
   /** The one failure policy: FAIL_MODE decides, and the answer is marked and logged. */
   function unavailable(tier: NamedTier, error: unknown): Decision {
@@ -74,25 +103,30 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
     return degradedDecision(maxCost(tier));
   }
 
-  // A certain denial and an open circuit are answered in decideBatch (bucket-calls.ts), before any
-  // call, for a request alone as for those that queued behind a call: one place for both.
-  async function decide({ identifier, tier, cost }: CheckInput, nowMs: number): Promise<Decision> {
+  async function decide({ identifier, tier, cost }: CheckInput, nowMs: number, waitUntil?: WaitUntil) {
     const key = bucketKey(prefix, tier.name, identifier);
+    // A lease or a certain denial answers before queueing behind a call that is out for the bucket.
+    const answer = known.answer(key, tier, cost, nowMs);
+    if (answer !== undefined) return answer;
     const deadlineAt = Date.now() + settings.REDIS_TIMEOUT_MS;
+    let decided: BucketAnswer;
     try {
-      return await batches.submit(key, { tier, cost, nowMs, deadlineAt }, deadlineAt);
+      decided = await batches.submit(key, { tier, cost, nowMs }, deadlineAt, waitUntil);
     } catch (error) {
-      return unavailable(tier, error);
+      if (isEndpointFailure(error)) return unavailable(tier, error);
+      throw error;
     }
+    if (decided instanceof Error) throw decided;
+    return decided as Decision;
   }
 
   return {
     forget(tierName, identifier) {
-      denials.forget(bucketKey(prefix, tierName, identifier));
+      known.forget(bucketKey(prefix, tierName, identifier));
     },
 
-    async check(input, nowMs = Date.now()) {
-      const decision = await decide(input, nowMs);
+    async check(input, { nowMs = Date.now(), waitUntil } = {}) {
+      const decision = await decide(input, nowMs, waitUntil);
       return input.tier.mode === "shadow" ? shadowed(decision) : decision;
     },
 

@@ -1,8 +1,9 @@
 import { errors, Redis, type UpstashRequest, type UpstashResponse } from "@upstash/redis/cloudflare";
 import type { Settings } from "../settings.ts";
+import { CircuitOpenError } from "./circuit-breaker.ts";
 import { DeadlineExceededError } from "./deadline.ts";
 import { MalformedReplyError } from "./script-reply.ts";
-import { TOKEN_BUCKET_SCRIPT } from "./token-bucket-script.ts";
+import { TOKEN_BUCKET_SCRIPT, TOKEN_BUCKET_SCRIPT_UNFLAGGED } from "./token-bucket-script.ts";
 
 /** Most characters of an endpoint's error body kept in an error (and so in a log line). */
 const MAX_ERROR_TEXT = 200;
@@ -18,18 +19,28 @@ export class EndpointError extends Error {
   }
 }
 
+/** The endpoint could not be reached, or the connection broke before its answer was read whole. */
+export class EndpointUnreachableError extends Error {
+  override name = "EndpointUnreachableError";
+}
+
 /**
- * Whether a failed call may succeed if sent again: network errors, 5xx and 429 from the endpoint,
- * and replies garbled on the way. Never 4xx answers (a wrong token, WRONGTYPE): they would fail
- * the same way again.
+ * Whether a failed call may succeed if sent again: the endpoint unreachable, 5xx and 429 from it,
+ * and replies garbled on the way. Never 4xx answers (a wrong token) or Redis errors (WRONGTYPE):
+ * they would fail the same way again.
  */
 export function isTransient(error: unknown): boolean {
   if (error instanceof EndpointError) return error.status >= 500 || error.status === 429;
-  // A Redis error inside a 200 answer.
-  if (error instanceof errors.UpstashError) return false;
-  // Garbled replies, and fetch's own failures: refused, reset, dropped mid-reply (workerd throws
-  // plain Errors such as "Network connection lost" for some of these, not only TypeErrors).
-  return true;
+  return error instanceof EndpointUnreachableError || error instanceof MalformedReplyError;
+}
+
+/**
+ * Whether Redis could not answer: the endpoint failing as `isTransient` says, the deadline, or the
+ * open circuit. Only these take FAIL_MODE; anything else (a 4xx, a Redis error, a bug) is an error
+ * to fix, never an unchecked allow.
+ */
+export function isEndpointFailure(error: unknown): boolean {
+  return isTransient(error) || error instanceof DeadlineExceededError || error instanceof CircuitOpenError;
 }
 
 /** A failure for the log: one line, never the command (it holds the bucket key), never long. */
@@ -41,7 +52,10 @@ export function describeFailure(error: unknown): string {
 
 /** The token-bucket script and a PING, on one Redis client for the life of the isolate. */
 export interface RedisEndpoint {
-  /** EVALSHA of the token-bucket script (EVAL after NOSCRIPT): one round trip. */
+  /**
+   * EVALSHA of the token-bucket script: one round trip, two after NOSCRIPT (then EVAL), and two more,
+   * once per isolate, where the endpoint refuses the `allow-key-locking` flag (SRH, stock Redis).
+   */
   runScript(keys: string[], args: string[]): Promise<unknown>;
   /** EVAL of another script: for the admin API's rare, atomic changes. */
   evalScript(script: string, keys: string[], args: string[]): Promise<unknown>;
@@ -69,13 +83,32 @@ export function createRedisEndpoint(settings: Settings): RedisEndpoint {
     automaticDeserialization: false,
   });
   redis.use(restTransport(settings.UPSTASH_REDIS_REST_URL, settings.UPSTASH_REDIS_REST_TOKEN));
-  const script = redis.createScript(TOKEN_BUCKET_SCRIPT);
+  let script = redis.createScript(TOKEN_BUCKET_SCRIPT);
+  let flagged = true;
   return {
-    runScript: (keys, args) => script.exec(keys, args),
+    async runScript(keys, args) {
+      try {
+        return await script.exec(keys, args);
+      } catch (error) {
+        // Redis compiles a script before it runs it, so a refused flag means the call never ran.
+        if (!flagged || !isRefusedFlag(error)) throw error;
+        flagged = false;
+        script = redis.createScript(TOKEN_BUCKET_SCRIPT_UNFLAGGED);
+        return await script.exec(keys, args);
+      }
+    },
     evalScript: (source, keys, args) => redis.eval(source, keys, args),
     ping: () => redis.ping(),
   };
 }
+
+/**
+ * Stock Redis 7 (and so SRH) refusing Upstash's `allow-key-locking`: "ERR Unexpected flag in script
+ * shebang", a Redis error, which REST endpoints answer with a 400.
+ */
+const isRefusedFlag = (error: unknown) =>
+  (error instanceof EndpointError || error instanceof errors.UpstashError) &&
+  /unexpected flag in script shebang/i.test(error.message);
 
 /** One command (or pipeline) to the REST endpoint, as the client's `use` hook takes it. */
 function restTransport(url: string, token: string) {
@@ -89,8 +122,18 @@ function restTransport(url: string, token: string) {
 
 /** The endpoint's answer as the client expects it, or the error that says what went wrong. */
 async function send<T>(sent: Promise<Response>): Promise<UpstashResponse<T>> {
-  const response = await sent;
-  const text = await response.text();
+  let response: Response;
+  let text: string;
+  try {
+    response = await sent;
+    text = await response.text();
+  } catch (error) {
+    // Refused, reset, dropped mid-reply: workerd throws TypeErrors and plain Errors ("Network
+    // connection lost") alike, so they are told apart from our own errors here, where they happen.
+    throw new EndpointUnreachableError(error instanceof Error ? error.message : String(error), {
+      cause: error,
+    });
+  }
   let body: unknown;
   try {
     body = JSON.parse(text);

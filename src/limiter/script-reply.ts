@@ -47,7 +47,7 @@ export function parseLimits(text: string): LimitMs[] {
   return limits;
 }
 
-/** The buckets of one identifier as one reply left them: exact tokens per bucket at their time. */
+/** The buckets of one identifier at one time: exact tokens per bucket, and the limits they had. */
 export interface BucketState {
   limits: LimitMs[];
   tokens: number[];
@@ -66,53 +66,82 @@ export function refilledAt({ limits, tokens, timeMs }: BucketState, atMs: number
   );
 }
 
-/** What one script call decided for each of its costs, in order, and the buckets after each. */
-export type BatchOutcome = Array<{ allowed: boolean; after: BucketState }>;
+/** What one script call decided: each cost's outcome in order, with the buckets just after it. */
+export interface CallOutcome {
+  decisions: Array<{ allowed: boolean; after: BucketState }>;
+  /** The buckets after the whole call, the caller's new lease still in them. */
+  state: BucketState;
+  /** Tokens leased to the caller: out of Redis, the caller's to grant. */
+  lease: number;
+  /** Tokens out on lease to other callers, which they may still give back. */
+  others: number;
+}
 
 /**
  * Turns the script's reply into each request's outcome. The only place that reads the raw reply:
  * it replays the script's arithmetic (the same IEEE doubles, in the same order) from the exact
- * token counts it sends, so every figure matches what Redis computed.
+ * token counts it sends, so every figure matches what Redis computed. A replayed call (its first
+ * attempt ran; see the script) reports the buckets as they are now for each of its requests.
  */
-export function decodeReply(reply: unknown, costs: readonly number[]): BatchOutcome {
-  const state = isReplyFor(reply, costs.length) ? stateOf(reply) : undefined;
-  if (state === undefined) {
+export function decodeReply(reply: unknown, costs: readonly number[]): CallOutcome {
+  if (!isReplyFor(reply, costs.length)) {
     throw new MalformedReplyError(`Unexpected token-bucket reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
   }
-  const flags = (reply as TokenBucketReply)[0];
-  let tokens = state.tokens;
-  return costs.map((cost, i) => {
+  const [flags, tokensText, timeMs, limitsText, lease, others, replayed] = reply;
+  const limits = parseLimits(limitsText);
+  const counts = tokensText === "" ? [] : tokensText.split(",").map(Number);
+  if (!countsFit(counts, limits, replayed === 1 ? lease : 0)) {
+    // Well formed, so not garbled on the way, yet impossible from this script: retrying gets the same.
+    throw new ImpossibleReplyError(
+      `Token counts out of range: ${tokensText.slice(0, 200)} for ${limitsText}`,
+    );
+  }
+  let tokens = counts;
+  const decisions = costs.map((cost, i) => {
     const allowed = flags[i] === "1";
-    if (allowed) tokens = tokens.map((count) => count - cost);
-    return { allowed, after: { ...state, tokens } };
+    if (allowed && replayed === 0) tokens = tokens.map((count) => count - cost);
+    return { allowed, after: { limits, tokens, timeMs } };
   });
+  return { decisions, state: { limits, tokens, timeMs }, lease, others };
 }
 
 function isReplyFor(reply: unknown, count: number): reply is TokenBucketReply {
-  if (!Array.isArray(reply) || reply.length !== 4) return false;
-  const [flags, tokens, timeMs, limits] = reply;
+  if (!Array.isArray(reply) || reply.length !== 7) return false;
+  const [flags, tokens, timeMs, limits, lease, others, replayed] = reply;
   return (
     typeof flags === "string" &&
     flags.length === count &&
-    /^[01]+$/.test(flags) &&
+    /^[01]*$/.test(flags) &&
     typeof tokens === "string" &&
     Number.isSafeInteger(timeMs) &&
     typeof limits === "string" &&
-    /^(exempt|\d+:\d+(,\d+:\d+)*)$/.test(limits)
+    /^(exempt|\d+:\d+(,\d+:\d+)*)$/.test(limits) &&
+    Number.isSafeInteger(lease) &&
+    lease >= 0 &&
+    Number.isSafeInteger(others) &&
+    others >= 0 &&
+    (replayed === 0 || replayed === 1)
   );
 }
 
-/** The buckets a well-formed reply describes, if their counts fit their limits. */
-function stateOf([, tokensText, timeMs, limitsText]: TokenBucketReply): BucketState | undefined {
-  const limits = parseLimits(limitsText);
-  const tokens = tokensText === "" ? [] : tokensText.split(",").map(Number);
-  const fits =
-    tokens.length === limits.length &&
-    tokens.every((count, i) => count >= 0 && count <= (limits[i]?.limit ?? 0));
-  return fits ? { limits, tokens, timeMs } : undefined;
+/** Whether there is a count per bucket, each within [0, capacity] (plus the caller's lease, replayed). */
+function countsFit(counts: number[], limits: LimitMs[], lease: number): boolean {
+  return (
+    counts.length === limits.length &&
+    counts.every((count, i) => count >= 0 && count <= (limits[i]?.limit ?? 0) + lease)
+  );
 }
 
 /** A reply that is not what the script returns: garbled on the way, or not from our script. */
 export class MalformedReplyError extends Error {
   override name = "MalformedReplyError";
+}
+
+/**
+ * A well-formed reply whose figures the script cannot produce (a count above its capacity): not
+ * garbled on the way, so sending the call again gets the same reply. Never retried, and not a
+ * failure of the endpoint: a bug, answered 500 (limiter.ts), never by FAIL_MODE.
+ */
+export class ImpossibleReplyError extends Error {
+  override name = "ImpossibleReplyError";
 }

@@ -8,70 +8,103 @@
  * `override` field, set through the admin API) replaces the tier's limits for this identifier,
  * or exempts it; a bucket with an override never expires, so the override stays.
  *
+ * Tokens are read as `min(capacity, stored + refill)` on every call, whatever the clocks say, so a
+ * bucket written under higher limits (an older config.yaml, an isolate not yet redeployed) is held
+ * to the capacity that applies now.
+ *
  * The caller's clock comes in ARGV (Upstash wants scripts deterministic), and the bucket's time
  * never moves backwards, so a caller whose clock lags can only delay a refill, never grant extra
- * tokens. Only a call that takes tokens writes: a denial or a peek costs Redis two commands
- * (EVALSHA, HGETALL), an admission four (with HSET, PEXPIRE). The TTL (2 x the longest window)
- * is refreshed on every write: an idle bucket is full after one window, so an expired key loses
- * nothing.
+ * tokens.
  *
- * A call that takes tokens leaves a record of itself in `calls` (newest first, at most 32, pruned
- * once older than `retention` on the bucket's clock). A retry of that call (same call id, same
- * ARGV) finds the record and gets the first answer again, so a call whose reply was lost on the
- * way back is never charged twice, whatever other callers did to the bucket in between.
+ * Leases: a caller busy on a bucket may take up to `wanted` more tokens after its requests, at most
+ * half of what every bucket holds then, to grant locally (known-buckets.ts); its next call settles
+ * that lease and gives back what it did not grant (`returned`). `out` counts the tokens out on
+ * leases not yet settled, so a caller can bound what others may still give back; a give-back never
+ * adds more than `out`, and `out` is dropped once every lease it counts is past `out_until` (a lease
+ * whose holder died is then left to the refill).
+ *
+ * A call that writes also writes its outcome to KEYS[2], a key of its own that Redis expires after
+ * `retention` ms; a retry of that call (same call id, so the same KEYS[2], same ARGV) finds it and
+ * gets the first outcome again with the buckets as they are now, so a call whose reply was lost is
+ * never charged twice, whatever other callers did meanwhile. A first attempt cannot have a record,
+ * so it does not look.
+ *
+ * Redis commands: a denial or a peek, EVALSHA and HGETALL (a retry adds GET); a call that takes or
+ * gives back tokens adds HSET, PEXPIRE (none under an override) and SET for its record, and HDEL when
+ * the hash holds fields of an older layout. Upstash runs a script flagged `allow-key-locking` under
+ * the locks of KEYS only, so it touches no other key.
  *
  * Limits travel as `<capacity>:<window ms>` joined by ','; `exempt` means no limit at all.
- * Reply: { flags, tokens, ts, limits }: `flags` has one character per cost, '1' allowed or '0'
- * denied; `tokens` is each bucket's exact count before the first cost (%.17g, joined by ',', so
- * no bit is lost: Lua numbers are truncated to integers on the way out); `ts` is the buckets'
- * time (ms); `limits` are the limits that applied. The caller derives each request's figures
- * from these (see decision.ts).
+ * Reply: { flags, tokens, ts, limits, lease, others, replayed }: `flags` has one character per cost,
+ * '1' allowed or '0' denied; `tokens` is each bucket's exact count (%.17g, joined by ',', so no bit
+ * is lost: Lua numbers are truncated to integers on the way out) before the first cost, or, for a
+ * replayed call, now; `ts` is the buckets' time (ms); `limits` are the limits that applied; `lease`
+ * the tokens leased to this call; `others` the tokens out on lease to other calls; `replayed` 1 when
+ * the call had already run. The caller derives each request's figures from these (script-reply.ts).
  */
-export const TOKEN_BUCKET_SCRIPT = `
+const SCRIPT_BODY = `
 local key       = KEYS[1]            -- hash: tokens (one bucket) or tokens:<window ms> (several),
-                                     --   ts (ms of the last refill), calls, override
+                                     --   ts (ms of the last refill), out, out_until, override
+local record    = KEYS[2]            -- string: this call's outcome, '<flags>/<lease>', for its retries
 local now       = tonumber(ARGV[1])  -- caller's clock, ms since the Unix epoch
-local call_id   = ARGV[2]            -- unique per call, the same on its retries ([0-9a-f])
-local retention = tonumber(ARGV[3])  -- ms a call's record is kept for its retries
+local retry     = ARGV[2] == '1'     -- '1' when an earlier attempt of this call may have run
+local retention = tonumber(ARGV[3])  -- ms the record is kept
 local spec      = ARGV[4]            -- the tier's limits, unless the hash holds an override
-local first     = 5                  -- ARGV[5..]: the cost of each request, in order; 0 peeks
+local settled   = tonumber(ARGV[5])  -- tokens of this caller's last lease, now settled: no longer out
+local returned  = tonumber(ARGV[6])  -- of those, the tokens it did not grant, given back
+local wanted    = tonumber(ARGV[7])  -- tokens this caller would lease after its requests
+local horizon   = tonumber(ARGV[8])  -- ms after a lease by which its holder has settled it
+local first     = 9                  -- ARGV[9..]: the cost of each request, in order; 0 peeks
 
 local hash = {}
 local flat = redis.call('HGETALL', key)
 for i = 1, #flat, 2 do hash[flat[i]] = flat[i + 1] end
-local calls = hash.calls or ''
 
-local seen = string.find(' ' .. calls, ' ' .. call_id .. '/', 1, true)
-if seen then
-  local limits, tokens, ts, flags = string.match(calls, '^[^/]+/([^/]+)/([^/]*)/(%d+)/([01]+)', seen)
-  return { flags, tokens, tonumber(ts), limits }
-end
-
-local override = hash.override
-spec = override or spec
+spec = hash.override or spec
 if spec == 'exempt' then
-  return { string.rep('1', #ARGV - first + 1), '', now, spec }
+  return { string.rep('1', #ARGV - first + 1), '', now, spec, 0, 0, 0 }
 end
 
-local buckets = {}
+local buckets, longest = {}, 0
 for capacity, window in string.gmatch(spec, '(%d+):(%d+)') do
   buckets[#buckets + 1] = { capacity = tonumber(capacity), window = tonumber(window) }
+  longest = math.max(longest, tonumber(window))
 end
 local ts = tonumber(hash.ts) or now
-local longest = 0
+local elapsed = math.max(0, now - ts)
+local known = { ts = true, out = true, out_until = true, override = true }
 for _, bucket in ipairs(buckets) do
   bucket.field = #buckets == 1 and 'tokens' or ('tokens:' .. bucket.window)
-  bucket.tokens = tonumber(hash[bucket.field]) or bucket.capacity
-  if now > ts then
-    bucket.tokens = math.min(bucket.capacity, bucket.tokens + (now - ts) * bucket.capacity / bucket.window)
-  end
-  longest = math.max(longest, bucket.window)
+  known[bucket.field] = true
+  local stored = tonumber(hash[bucket.field]) or bucket.capacity
+  bucket.tokens = math.min(bucket.capacity, math.max(0, stored + elapsed * bucket.capacity / bucket.window))
 end
-if now > ts then ts = now end
+ts = math.max(ts, now)
+local out = tonumber(hash.out) or 0
+local out_until = tonumber(hash.out_until) or 0
+if now > out_until then out = 0 end
 
-local before = {}
-for i, bucket in ipairs(buckets) do before[i] = string.format('%.17g', bucket.tokens) end
-before = table.concat(before, ',')
+local function counts()
+  local texts = {}
+  for i, bucket in ipairs(buckets) do texts[i] = string.format('%.17g', bucket.tokens) end
+  return table.concat(texts, ',')
+end
+
+local done = retry and redis.call('GET', record)
+if done then
+  local flags, lease = string.match(done, '^([01]*)/(%d+)$')
+  lease = tonumber(lease)
+  for _, bucket in ipairs(buckets) do bucket.tokens = bucket.tokens + lease end
+  return { flags, counts(), ts, spec, lease, math.max(0, out - lease), 1 }
+end
+
+settled = math.min(settled, out)
+returned = math.min(returned, settled)
+out = out - settled
+for _, bucket in ipairs(buckets) do
+  bucket.tokens = math.min(bucket.capacity, bucket.tokens + returned)
+end
+local before = counts()
 
 local flags, taken = {}, 0
 for i = first, #ARGV do
@@ -88,30 +121,64 @@ for i = first, #ARGV do
 end
 flags = table.concat(flags)
 
-if taken > 0 then
-  local kept = { table.concat({ call_id, spec, before, string.format('%d', ts), flags }, '/') }
-  for record in string.gmatch(calls, '%S+') do
-    if #kept == 32 then break end
-    local recorded = tonumber(string.match(record, '^[^/]+/[^/]+/[^/]*/(%d+)/'))
-    if recorded and recorded + retention >= ts then kept[#kept + 1] = record end
-  end
-  local fields = { 'ts', string.format('%d', ts), 'calls', table.concat(kept, ' ') }
+local lease = wanted
+for _, bucket in ipairs(buckets) do lease = math.min(lease, math.floor(bucket.tokens / 2)) end
+local others = out
+if lease > 0 then
+  for _, bucket in ipairs(buckets) do bucket.tokens = bucket.tokens - lease end
+  out = out + lease
+  out_until = math.max(out_until, now + horizon)
+end
+
+if taken > 0 or lease > 0 or settled > 0 then
+  local fields = { 'ts', string.format('%d', ts), 'out', string.format('%d', out),
+                   'out_until', string.format('%d', out_until) }
   for _, bucket in ipairs(buckets) do
     fields[#fields + 1] = bucket.field
     fields[#fields + 1] = string.format('%.17g', bucket.tokens)
   end
   redis.call('HSET', key, unpack(fields))
-  if not override then redis.call('PEXPIRE', key, 2 * longest) end
+  local stale = {}
+  for field in pairs(hash) do
+    if not known[field] then stale[#stale + 1] = field end
+  end
+  if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
+  if not hash.override then redis.call('PEXPIRE', key, 2 * longest) end
+  redis.call('SET', record, flags .. '/' .. string.format('%d', lease), 'PX', retention)
 end
-return { flags, before, ts, spec }
+return { flags, before, ts, spec, lease, others, 0 }
 `;
+
+/**
+ * The script as sent, flagged so that Upstash locks only its keys, not the whole database, while it
+ * runs. Stock Redis 7 and SRH refuse the flag; the endpoint falls back to `TOKEN_BUCKET_SCRIPT_UNFLAGGED`
+ * there (redis-endpoint.ts).
+ */
+export const TOKEN_BUCKET_SCRIPT = `#!lua flags=allow-key-locking\n${SCRIPT_BODY}`;
+
+/** The same script without the shebang, for an endpoint that refuses the flag. */
+export const TOKEN_BUCKET_SCRIPT_UNFLAGGED = SCRIPT_BODY;
 
 /** Where the buckets of one identifier on one tier live: the script's KEYS[1]. */
 export const bucketKey = (prefix: string, tierName: string, identifier: string) =>
   `${prefix}:${tierName}:${identifier}`;
 
+/**
+ * Where one call leaves its outcome for its retries: the script's KEYS[2]. A `/` after the prefix,
+ * where bucket keys have a `:`, so no identifier can name it.
+ */
+export const recordKey = (prefix: string, callId: string) => `${prefix}/call/${callId}`;
+
 /** The reply, in the order the script returns it. */
-export type TokenBucketReply = [flags: string, tokensBefore: string, bucketTimeMs: number, limits: string];
+export type TokenBucketReply = [
+  flags: string,
+  tokens: string,
+  bucketTimeMs: number,
+  limits: string,
+  lease: number,
+  others: number,
+  replayed: 0 | 1,
+];
 
 /** Most requests one script call decides: bounds ARGV, the reply, and the record a call leaves. */
 export const MAX_BATCH = 128;

@@ -22,14 +22,19 @@ export const bucketKey = (tier: string, identifier: string) => `ratelimit:${tier
 
 /**
  * How many tokens were taken from a `free` bucket that was full at `since` (the Worker's clock, ms), read
- * from Redis: between `min` (no refill counted) and `max` (all the refill its `ts` allows). Asserts the
+ * from Redis, leased tokens not counted: between `min` (no refill counted) and `max` (all the refill its `ts` allows). Asserts the
  * fields are not corrupted: absent together, or numbers with tokens within [0, limit].
  */
 export async function tokensTaken(identifier: string, since: number): Promise<{ min: number; max: number }> {
-  const [tokens, ts] = (await redisCommand("HMGET", bucketKey(FREE.name, identifier), "tokens", "ts")) as [
-    string | null,
-    string | null,
-  ];
+  const [stored, ts, out] = (await redisCommand(
+    "HMGET",
+    bucketKey(FREE.name, identifier),
+    "tokens",
+    "ts",
+    "out",
+  )) as [string | null, string | null, string | null];
+  // Tokens out on lease are held by an isolate, not granted to anyone: not charges.
+  const tokens = stored === null ? null : String(Number(stored) + Number(out ?? 0));
   if (tokens === null && ts === null) return { min: 0, max: 0 };
   for (const [field, value] of Object.entries({ tokens, ts })) {
     expect(

@@ -94,6 +94,12 @@ export function expectFailModeAnswer(answer: Answer, failMode: FailMode): void {
   }
 }
 
+/** Asserts the answer to a failure that is not Redis being down (a bug, a 4xx): a 500, never FAIL_MODE's. */
+export function expectServerError(answer: Answer): void {
+  expect(answer.status).toBe(500);
+  expect(answer.body).toEqual({ detail: "Internal Server Error" });
+}
+
 /** Asserts a decision Redis made: admitted, not degraded. */
 export function expectAdmitted(answer: Answer): void {
   expect(answer.status).toBe(200);

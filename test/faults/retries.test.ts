@@ -7,7 +7,9 @@ import {
   DEADLINE_MS,
   expectAdmitted,
   expectFailModeAnswer,
+  expectServerError,
   FAIL_MODES,
+  health,
   limiterEnv,
   unique,
   warmUp,
@@ -79,7 +81,7 @@ describe.each(FAIL_MODES)("FAIL_MODE=%s", (failMode) => {
     expectCharges(await tokensTaken(identifier, since), COST, { atLeast: 1, atMost: 1 });
   });
 
-  it("calls the endpoint once and no more when it rejects the token", async () => {
+  it("answers 500, calling the endpoint once and no more, when it rejects the token", async () => {
     const limiter = limiterEnv(failMode, { UPSTASH_REDIS_REST_TOKEN: "not-the-token" });
     const identifier = unique("token");
 
@@ -89,11 +91,12 @@ describe.each(FAIL_MODES)("FAIL_MODE=%s", (failMode) => {
     });
 
     expect(calls, "script calls for one decision").toBe(1);
-    expectFailModeAnswer(answer as NonNullable<typeof answer>, failMode);
+    // A wrong token is a deployment to fix, not a Redis that is down: never an unchecked pass.
+    expectServerError(answer as NonNullable<typeof answer>);
     expect(await redisCommand("EXISTS", bucketKey("free", identifier))).toBe(0);
   });
 
-  it("calls the script once and no more when the bucket key holds the wrong type", async () => {
+  it("answers 500, calling the script once and no more, when the bucket key holds the wrong type", async () => {
     const limiter = limiterEnv(failMode);
     const identifier = unique("wrongtype");
     await redisCommand("SET", bucketKey("free", identifier), "not a hash");
@@ -105,7 +108,27 @@ describe.each(FAIL_MODES)("FAIL_MODE=%s", (failMode) => {
     });
 
     expect(calls, "script calls for one decision").toBe(1);
-    expectFailModeAnswer(answer as NonNullable<typeof answer>, failMode);
+    expectServerError(answer as NonNullable<typeof answer>);
     expect(await redisCommand("GET", bucketKey("free", identifier))).toBe("not a hash");
+  });
+
+  it("answers 500, never by FAIL_MODE, and sends no retry, when a well-formed reply is impossible", async () => {
+    const limiter = limiterEnv(failMode);
+    const identifier = unique("impossible");
+    await warmUp(limiter);
+    // 500 tokens in a bucket of 100: well-formed, so not garbled on the way, yet no script of ours says it.
+    const impossible = JSON.stringify({ result: ["1", "500", Date.now(), "100:60000", 0, 0, 0] });
+    await setFault({ type: "replace", body: impossible, scope: "scripts" });
+
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let answer: Awaited<ReturnType<typeof check>> | undefined;
+      const calls = await scriptCallsDuring(async () => {
+        answer = await check(limiter, { identifier });
+      });
+      expect(calls, "script calls for one decision").toBe(1);
+      expectServerError(answer as NonNullable<typeof answer>);
+    }
+    // A bug is not a failing Redis: the breaker stays closed.
+    expect((await health(limiter)).status).toBe(200);
   });
 });

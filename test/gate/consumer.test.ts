@@ -2,16 +2,10 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import consumer, { type Bindings, type Customer } from "../../examples/consumer/src/index.ts";
-import type { GateLimiter, GateRequest } from "../../src/gate/decide.ts";
+import type { GateLimiter, GateRequest } from "../../src/gate/middleware.ts";
+import { bound } from "./limiters.ts";
 
-/** The consumer's bindings, and the extra limiters vitest.config.ts runs beside it. */
-interface GateTestEnv extends Bindings {
-  LIMITER_HTTP: Fetcher;
-  LIMITER_REDIS_DOWN_CLOSED: Service & GateLimiter;
-  LIMITER_REDIS_DOWN_OPEN: Service & GateLimiter;
-  LIMITER_BROKEN: Service & GateLimiter;
-}
-const testEnv = env as unknown as GateTestEnv;
+const testEnv = env as unknown as Bindings;
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -30,10 +24,14 @@ const hello = (headers: Record<string, string>) =>
   exports.default.fetch("http://consumer.test/api/hello", { headers });
 
 /** The consumer with its RATE_LIMITER binding pointed at another limiter (or at nothing). */
-async function helloVia(limiter: GateLimiter | undefined, headers: Record<string, string>) {
+async function helloVia(
+  limiter: GateLimiter | undefined,
+  headers: Record<string, string>,
+  path = "/api/hello",
+) {
   const ctx = createExecutionContext();
   const response = await consumer.fetch(
-    new Request("http://consumer.test/api/hello", { headers }),
+    new Request(`http://consumer.test${path}`, { headers }),
     { ...testEnv, RATE_LIMITER: limiter },
     ctx,
   );
@@ -65,8 +63,8 @@ describe("the example consumer, gated through its service binding", () => {
     }
     expect(statuses).toEqual(Array(11).fill(200));
     expect(remaining).toBe("0");
-    const decision = await testEnv.RATE_LIMITER.check({ identifier: unique("probe"), tier: "trial" });
-    expect(decision).toMatchObject({ shadow: true, would_allow: true });
+    const result = await testEnv.RATE_LIMITER.check({ identifier: unique("probe"), tier: "trial" });
+    expect(result).toMatchObject({ ok: true, decision: { shadow: true, would_allow: true } });
   });
 
   it("charges the tier of the customer's plan", async () => {
@@ -129,6 +127,15 @@ describe("the example consumer, gated through its service binding", () => {
     expect(await response.json()).toEqual({ detail: "Invalid tier: gold" });
   });
 
+  it("answers a customer record the limiter refuses (an empty id) with 422 and the limiter's issues", async () => {
+    const { key } = await customer("free", "");
+    const response = await hello({ "x-api-key": key });
+    expect(response.status).toBe(422);
+    expect(await response.json()).toEqual({
+      detail: [{ loc: ["body", "identifier"], msg: expect.any(String), type: "string_too_short" }],
+    });
+  });
+
   it("leaves routes outside the gate alone", async () => {
     const response = await exports.default.fetch("http://consumer.test/");
     expect(response.status).toBe(200);
@@ -142,7 +149,7 @@ describe("a misconfigured RATE_LIMITER binding", () => {
     vi.spyOn(console, "error").mockImplementation((line: string) => void lines.push(line));
     const { key } = await customer("free");
     // Missing (or misnamed: the same undefined), then bound to the limiter's fetch handler, not its entrypoint.
-    for (const limiter of [undefined, testEnv.LIMITER_HTTP as unknown as GateLimiter]) {
+    for (const limiter of [undefined, bound.LIMITER_HTTP]) {
       const response = await helloVia(limiter, { "x-api-key": key });
       expect(response.status).toBe(503);
       expect(await response.json()).toEqual({ detail: "Rate limiter unavailable" });
@@ -157,7 +164,7 @@ describe("a misconfigured RATE_LIMITER binding", () => {
 
 describe("when the limiter's Redis is down", () => {
   it("answers 503 with Retry-After when the limiter's FAIL_MODE is closed", async () => {
-    const response = await helloVia(testEnv.LIMITER_REDIS_DOWN_CLOSED, {
+    const response = await helloVia(bound.LIMITER_REDIS_DOWN_CLOSED, {
       "x-api-key": (await customer("free")).key,
     });
     expect(response.status).toBe(503);
@@ -167,7 +174,7 @@ describe("when the limiter's Redis is down", () => {
 
   it("lets the request through marked degraded when the limiter's FAIL_MODE is open", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
-    const response = await helloVia(testEnv.LIMITER_REDIS_DOWN_OPEN, {
+    const response = await helloVia(bound.LIMITER_REDIS_DOWN_OPEN, {
       "x-api-key": (await customer("free")).key,
     });
     expect(response.status).toBe(200);
@@ -177,41 +184,57 @@ describe("when the limiter's Redis is down", () => {
 
   it("answers 503 when the limiter itself fails and the gate's failMode is closed (the default)", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
-    const response = await helloVia(testEnv.LIMITER_BROKEN, { "x-api-key": (await customer("free")).key });
+    const response = await helloVia(bound.LIMITER_BROKEN, { "x-api-key": (await customer("free")).key });
     expect(response.status).toBe(503);
   });
 });
 
-describe("the RateLimiter RPC entrypoint", () => {
-  it("returns the decision object, with the tier and window it was made on", async () => {
-    const decision = await testEnv.RATE_LIMITER.check({ identifier: unique("rpc"), tier: "pro", cost: 10 });
-    expect(decision).toMatchObject({ allowed: true, tokens_remaining: 990, limit: 1000, retry_after: null });
-    expect(decision).toMatchObject({ tier: "pro", window: 60 });
-    expect(decision.reset_at).toBeGreaterThan(Date.now() / 1000);
+describe("when the limiter fails inside", () => {
+  it("answers 500 with an ERROR line, never a pass", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const response = await helloVia(bound.LIMITER_BAD_ENV, { "x-api-key": (await customer("free")).key });
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ detail: "Internal Server Error" });
+    expect(JSON.parse(errors.mock.calls[0]?.[0])).toMatchObject({ level: "ERROR", kind: "internal" });
+  });
+});
+
+describe("the consumer's /quota, which calls the binding itself", () => {
+  it("reports what is left of the plan without spending any", async () => {
+    const { key } = await customer("pro");
+    await hello({ "x-api-key": key });
+    for (let i = 0; i < 2; i++) {
+      const response = await exports.default.fetch("http://consumer.test/quota", {
+        headers: { "x-api-key": key },
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({
+        plan: "pro",
+        limit: 1000,
+        remaining: 999,
+        full_at: expect.any(Number),
+      });
+    }
   });
 
-  it("raises bad input as a TypeError whose message is the HTTP detail", async () => {
-    const body = { identifier: "x".repeat(300), tier: "free" };
-    const http = await testEnv.LIMITER_HTTP.fetch("http://limiter.test/check", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    const { detail } = await http.json<{ detail: unknown }>();
-    const tooLong = await testEnv.RATE_LIMITER.check(body).catch((error: unknown) => error);
-    expect(tooLong).toBeInstanceOf(TypeError);
-    expect((tooLong as TypeError).message).toBe(JSON.stringify(detail));
-
-    const gold = await testEnv.RATE_LIMITER.check({ identifier: "x", tier: "gold" }).catch(
-      (error: unknown) => error,
+  it("tells an unavailable limiter (503) from one that cannot answer this customer (500)", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const down = await helloVia(
+      bound.LIMITER_REDIS_DOWN_CLOSED,
+      { "x-api-key": (await customer("free")).key },
+      "/quota",
     );
-    expect(gold).toBeInstanceOf(TypeError);
-    expect((gold as TypeError).message).toBe("Invalid tier: gold");
-  });
-
-  it("raises 'Rate limiter unavailable' when Redis is down and FAIL_MODE is closed", async () => {
-    const error = await testEnv.LIMITER_REDIS_DOWN_CLOSED.check({ identifier: "x" }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toBe("Rate limiter unavailable");
+    expect(down.status).toBe(503);
+    const gold = await helloVia(
+      testEnv.RATE_LIMITER,
+      { "x-api-key": (await customer("gold")).key },
+      "/quota",
+    );
+    expect(gold.status).toBe(500);
+    expect(JSON.parse(errors.mock.calls[0]?.[0])).toMatchObject({
+      msg: "quota check failed",
+      kind: "unknown-tier",
+    });
   });
 });

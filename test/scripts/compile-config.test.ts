@@ -25,7 +25,7 @@ describe("compileConfig", () => {
     if (!result.ok) return;
     expect(result.module).toContain("satisfies RateLimitConfig");
     expect(result.module).toContain(
-      '"burst": {\n      "limits": [\n        {\n          "limit": 5,\n          "window": 0.5\n        }\n      ],\n      "mode": "enforce"\n    }',
+      '"burst": {\n      "limits": [\n        {\n          "limit": 5,\n          "window": 0.5\n        }\n      ],\n      "mode": "enforce",\n      "lease": true\n    }',
     );
     expect(result.module).toContain('"default_tier": "free"');
   });
@@ -73,6 +73,17 @@ default_tier: pro
 `);
     expect(result.ok).toBe(true);
     if (result.ok) expect(result.module).toMatch(/"limit": 20,[\s\S]*"limit": 1000,[\s\S]*"mode": "shadow"/);
+  });
+
+  it("compiles a tier decided in Redis request by request (`lease: false`), and names a lease that is not a boolean", () => {
+    const result = compileConfig(
+      "tiers:\n  strict: { limit: 5, window: 60, lease: false }\ndefault_tier: strict",
+    );
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.module).toContain('"lease": false');
+    expect(
+      errorsOf("tiers:\n  free: { limit: 5, window: 60, lease: sometimes }\ndefault_tier: free"),
+    ).toEqual(["tiers.free.lease: must be true or false"]);
   });
 
   it("names a duplicate window, a tier with both forms, an empty list and an unknown mode", () => {

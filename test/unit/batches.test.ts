@@ -79,4 +79,43 @@ describe("batches", () => {
     expect(await Promise.all([first, patient])).toEqual([10, 30]);
     expect(sent).toEqual([[1], [3]]);
   });
+
+  it("sends a batch under its latest deadline, so members with time left outlive a leader whose time ran out", async () => {
+    const deadlines: number[] = [];
+    const { sent, send, release } = gatedSender();
+    const batches = new Batches<number, number>((key, items, context) => {
+      deadlines.push(context.deadlineAt);
+      return send(key, items);
+    }, 100);
+    const kept: Promise<unknown>[] = [];
+    const first = batches.submit("k", 1, far);
+    const soon = Date.now() + 40;
+    const later = Date.now() + 60_000;
+    // Both queue behind the first call; the hurried one waited longest, so it leads the next batch.
+    const leader = batches.submit("k", 2, soon, (call) => kept.push(call));
+    const member = batches.submit("k", 3, later);
+    await release();
+    expect(await first).toBe(10);
+
+    // The leader's deadline passes while its call is out; the call goes on for the member.
+    await expect(leader).rejects.toThrow(DeadlineExceededError);
+    await release();
+    expect(await member).toBe(30);
+    expect(sent).toEqual([[1], [2, 3]]);
+    expect(deadlines).toEqual([far, later]);
+    expect(kept).toHaveLength(1);
+  });
+
+  it("fails no member for the time another spent in the queue", async () => {
+    const { send, release } = gatedSender();
+    const batches = new Batches(send, 100);
+    const first = batches.submit("k", 1, far);
+    // Queued behind the first call, with little time: it gives up alone.
+    const hurried = batches.submit("k", 2, Date.now() + 20);
+    const patient = batches.submit("k", 3, far);
+    await expect(hurried).rejects.toThrow(DeadlineExceededError);
+    await release();
+    await release();
+    expect(await Promise.all([first, patient])).toEqual([10, 30]);
+  });
 });

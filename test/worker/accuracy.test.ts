@@ -1,23 +1,26 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { NamedTier } from "../../src/config/tiers.ts";
+import { InvalidInputError } from "../../src/limiter/check-input.ts";
 import { createLimiter } from "../../src/limiter/limiter.ts";
+import { recordKey, TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
 import { createLogger } from "../../src/log.ts";
 import { loadSettings } from "../../src/settings.ts";
 import { redis, unique } from "./helpers.ts";
 
 // A bucket of 10 tokens refilled over 10 s: one token a second, easy to reason about.
-const tier: NamedTier = { name: "test", limits: [{ limit: 10, window: 10 }], mode: "enforce" };
+const tier: NamedTier = { name: "test", limits: [{ limit: 10, window: 10 }], mode: "enforce", lease: true };
 const T0 = 1_700_000_000_000;
 
 /** A limiter on its own key prefix, so each test owns its buckets. */
-function limiterForTest() {
+function limiterForTest(at: NamedTier = tier) {
   const prefix = unique("accuracy");
   const limiter = createLimiter(loadSettings(env), createLogger("ERROR"), { prefix });
   return {
-    key: (identifier: string) => `${prefix}:${tier.name}:${identifier}`,
+    prefix,
+    key: (identifier: string) => `${prefix}:${at.name}:${identifier}`,
     check: (cost: number, nowMs: number, identifier = "caller") =>
-      limiter.check({ identifier, tier, cost }, nowMs),
+      limiter.check({ identifier, tier: at, cost }, { nowMs }),
   };
 }
 
@@ -104,13 +107,17 @@ describe("token bucket", () => {
     expect(await redis().pttl(key("caller"))).toBeGreaterThan(19_000);
   });
 
-  it("keeps one hash per bucket with the tokens, the last refill time and the call that wrote it", async () => {
-    const { check, key } = limiterForTest();
+  it("keeps one small hash per bucket, and each call's outcome in a key of its own that expires", async () => {
+    const { check, key, prefix } = limiterForTest();
     await check(3, T0);
-    const bucket = await redis().hgetall<Record<string, unknown>>(key("caller"));
-    expect(bucket).toMatchObject({ tokens: 7, ts: T0 });
-    // <call id>/<limits>/<tokens before>/<bucket time>/<one flag per request>, for a retry of that call.
-    expect(String(bucket?.calls)).toMatch(new RegExp(`^[0-9a-f]{17,}/10:10000/10/${T0}/1$`));
+    expect(await redis().hgetall(key("caller"))).toEqual({ tokens: 7, ts: T0, out: 0, out_until: 0 });
+    // The call's record: one flag per request and the tokens it leased, kept for its retries only.
+    const [record, ...more] = await redis().keys(`${prefix}/call/*`);
+    expect(more).toEqual([]);
+    expect(await redis().get(String(record))).toBe("1/0");
+    const ttl = await redis().pttl(String(record));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(Number(env.REDIS_TIMEOUT_MS) + 1000);
   });
 
   it("writes nothing for a denial or a peek", async () => {
@@ -122,5 +129,141 @@ describe("token bucket", () => {
     await check(5, T0 + 1000);
     await check(0, T0 + 2000);
     expect(await redis().hgetall(key("caller"))).toEqual(written);
+  });
+});
+
+describe("limits lowered under a bucket (a config change, an isolate not yet redeployed)", () => {
+  const lowered: NamedTier = {
+    name: "lowered",
+    limits: [{ limit: 50, window: 60 }],
+    mode: "enforce",
+    lease: true,
+  };
+  const burstLowered: NamedTier = {
+    name: "burst-lowered",
+    limits: [
+      { limit: 10, window: 1 },
+      { limit: 500, window: 60 },
+    ],
+    mode: "enforce",
+    lease: true,
+  };
+
+  // The bucket's time is 5 s ahead of T0, as a hot bucket's often is: the latest clock of every writer.
+  it.each([
+    ["behind", T0],
+    ["equal to", T0 + 5000],
+    ["ahead of", T0 + 6000],
+  ])("holds stored tokens to the new capacity, with the caller's clock %s the bucket's", async (_, nowMs) => {
+    const { check, key } = limiterForTest(lowered);
+    await redis().hset(key("caller"), { tokens: 80, ts: T0 + 5000 });
+    const decision = await check(1, nowMs);
+    expect(decision).toMatchObject({ allowed: true, tokens_remaining: 49, limit: 50 });
+    expect(Number(await redis().hget(key("caller"), "tokens"))).toBe(49);
+  });
+
+  it.each([
+    ["behind", T0],
+    ["equal to", T0 + 5000],
+    ["ahead of", T0 + 6000],
+  ])(
+    "holds every bucket of a tier to its new capacity, with the caller's clock %s the bucket's",
+    async (_, nowMs) => {
+      const { check, key } = limiterForTest(burstLowered);
+      await redis().hset(key("caller"), { "tokens:1000": 30, "tokens:60000": 800, ts: T0 + 5000 });
+      const decision = await check(1, nowMs);
+      expect(decision).toMatchObject({ allowed: true, tokens_remaining: 9, limit: 10 });
+      expect(decision.policies?.map(({ remaining }) => remaining)).toEqual([9, 499]);
+    },
+  );
+
+  it("drops fields of an older layout when it writes", async () => {
+    const { check, key } = limiterForTest();
+    await redis().hset(key("caller"), { tokens: 5, ts: T0, calls: "x".repeat(2000), "tokens:5000": 3 });
+    await check(1, T0);
+    expect(await redis().hgetall(key("caller"))).toEqual({ tokens: 4, ts: T0, out: 0, out_until: 0 });
+  });
+});
+
+describe("a retried call", () => {
+  /** The script called as the limiter calls it, with a call id of the test's choosing. */
+  function scriptCall(prefix: string, identifier: string) {
+    const bucket = `${prefix}:${tier.name}:${identifier}`;
+    // Each element as text: the test client reads "1" back as a number.
+    return async (callId: string, retry: 0 | 1, costs: number[], nowMs = T0) =>
+      (
+        await redis().eval<string[], unknown[]>(
+          TOKEN_BUCKET_SCRIPT,
+          [bucket, recordKey(prefix, callId)],
+          [nowMs, retry, 2000, "10:10000", 0, 0, 0, 0, ...costs].map(String),
+        )
+      ).map(String);
+  }
+
+  it("gets its first answer, charged once, however many other calls wrote the bucket meanwhile", async () => {
+    const prefix = unique("retry");
+    const call = scriptCall(prefix, "caller");
+    const first = await call("a1", 0, [3]);
+    // 40 admissions by other calls, a token a second, each refilled by the second before it.
+    for (let i = 1; i <= 40; i++) await call(`other${i}`, 0, [1], T0 + i * 1000);
+    const retried = await call("a1", 1, [3]);
+    expect(first).toEqual(["1", "10", `${T0}`, "10:10000", "0", "0", "0"]);
+    // The first outcome again, with the buckets as they are now: nothing taken a second time.
+    expect(retried).toEqual(["1", "7", `${T0 + 40_000}`, "10:10000", "0", "0", "1"]);
+    expect(Number(await redis().hget(`${prefix}:${tier.name}:caller`, "tokens"))).toBe(7);
+  });
+
+  it("is decided afresh when its first attempt never ran", async () => {
+    const prefix = unique("retry");
+    const call = scriptCall(prefix, "caller");
+    expect(await call("lost", 1, [4])).toEqual(["1", "10", `${T0}`, "10:10000", "0", "0", "0"]);
+    expect(Number(await redis().hget(`${prefix}:${tier.name}:caller`, "tokens"))).toBe(6);
+  });
+
+  it("keeps a hot bucket's hash under 1 KB, whatever the load", async () => {
+    const prefix = unique("hot");
+    const partner: NamedTier = {
+      name: "partner",
+      limits: [
+        { limit: 20, window: 1 },
+        { limit: 1000, window: 60 },
+        { limit: 50_000, window: 3600 },
+        { limit: 1_000_000, window: 86_400 },
+      ],
+      mode: "enforce",
+      lease: true,
+    };
+    const limiters = Array.from({ length: 4 }, () =>
+      createLimiter(loadSettings(env), createLogger("ERROR"), { prefix }),
+    );
+    for (let round = 0; round < 50; round++) {
+      await Promise.all(
+        limiters.map((limiter, i) =>
+          limiter.check({ identifier: "hot", tier: partner, cost: 1 }, { nowMs: T0 + round * 100 + i }),
+        ),
+      );
+    }
+    const key = `${prefix}:partner:hot`;
+    const hash = await redis().hgetall<Record<string, string>>(key);
+    const bytes = Object.entries(hash ?? {}).reduce(
+      (sum, [field, value]) => sum + field.length + String(value).length,
+      0,
+    );
+    expect(bytes).toBeLessThan(1024);
+    // As Redis stores it: a listpack, every value within its 64-byte limit.
+    expect(await redis().eval("return redis.call('OBJECT', 'ENCODING', KEYS[1])", [key], [])).toBe(
+      "listpack",
+    );
+  });
+});
+
+describe("a cost above what an override leaves the identifier", () => {
+  it("is refused as invalid input, since no wait would ever let it through", async () => {
+    const { check, key } = limiterForTest();
+    await redis().hset(key("caller"), { override: "5:10000" });
+    await expect(check(8, T0)).rejects.toThrow(InvalidInputError);
+    expect(await check(5, T0)).toMatchObject({ allowed: true, tokens_remaining: 0, limit: 5 });
+    // A cached answer says the same.
+    await expect(check(8, T0 + 10)).rejects.toThrow(/less than or equal to 5/);
   });
 });

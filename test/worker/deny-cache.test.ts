@@ -2,37 +2,22 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { NamedTier } from "../../src/config/tiers.ts";
-import { createLimiter } from "../../src/limiter/limiter.ts";
+import { createLimiter, type Limiter } from "../../src/limiter/limiter.ts";
+import { createOverrides } from "../../src/limiter/overrides.ts";
+import { createRedisEndpoint } from "../../src/limiter/redis-endpoint.ts";
 import { createLogger } from "../../src/log.ts";
 import { loadSettings } from "../../src/settings.ts";
 import { unique, watchRedisCalls } from "./helpers.ts";
 
 // 10 tokens over 10 s: one token a second.
-const tier: NamedTier = { name: "test", limits: [{ limit: 10, window: 10 }], mode: "enforce" };
+const tier: NamedTier = { name: "test", limits: [{ limit: 10, window: 10 }], mode: "enforce", lease: true };
 const T0 = 1_700_000_000_000;
 
-/** Two isolates' limiters on the same buckets (a prefix of their own, so tests never meet). */
-function isolates(count = 2) {
-  const prefix = unique("deny-cache");
+/** Isolates' limiters on the same buckets (a prefix of their own, so tests never meet). */
+function isolates(count = 2, prefix = unique("deny-cache")): Limiter[] {
   return Array.from({ length: count }, () =>
     createLimiter(loadSettings(env), createLogger("ERROR"), { prefix }),
   );
-}
-
-/** The bucket as the script keeps it, with the script's arithmetic: what Redis decides. */
-function bucketModel() {
-  let stored: { tokens: number; ts: number } | undefined;
-  return (cost: number, now: number) => {
-    let { tokens, ts } = stored ?? { tokens: 10, ts: now };
-    if (now > ts) {
-      tokens = Math.min(10, tokens + ((now - ts) * 10) / 10_000);
-      ts = now;
-    }
-    if (tokens < cost) return { allowed: false, tokens };
-    tokens -= cost;
-    if (cost > 0) stored = { tokens, ts };
-    return { allowed: true, tokens };
-  };
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -40,9 +25,9 @@ afterEach(() => vi.restoreAllMocks());
 describe("the deny cache", () => {
   it("answers a certain denial with no Redis call, as Redis would have", async () => {
     const [limiter] = isolates(1) as [ReturnType<typeof createLimiter>];
-    await limiter.check({ identifier: "a", tier, cost: 10 }, T0);
+    await limiter.check({ identifier: "a", tier, cost: 10 }, { nowMs: T0 });
     const calls = watchRedisCalls();
-    const denied = await limiter.check({ identifier: "a", tier, cost: 3 }, T0 + 900);
+    const denied = await limiter.check({ identifier: "a", tier, cost: 3 }, { nowMs: T0 + 900 });
     expect(calls).toEqual([]);
     expect(denied).toMatchObject({
       allowed: false,
@@ -55,39 +40,82 @@ describe("the deny cache", () => {
 
   it("asks Redis again as soon as the refill could cover the cost", async () => {
     const [limiter] = isolates(1) as [ReturnType<typeof createLimiter>];
-    await limiter.check({ identifier: "a", tier, cost: 10 }, T0);
+    await limiter.check({ identifier: "a", tier, cost: 10 }, { nowMs: T0 });
     const calls = watchRedisCalls();
-    expect((await limiter.check({ identifier: "a", tier, cost: 1 }, T0 + 999)).allowed).toBe(false);
+    expect((await limiter.check({ identifier: "a", tier, cost: 1 }, { nowMs: T0 + 999 })).allowed).toBe(
+      false,
+    );
     expect(calls).toEqual([]);
-    expect((await limiter.check({ identifier: "a", tier, cost: 1 }, T0 + 1000)).allowed).toBe(true);
+    expect((await limiter.check({ identifier: "a", tier, cost: 1 }, { nowMs: T0 + 1000 })).allowed).toBe(
+      true,
+    );
     expect(calls).toEqual(["EVALSHA"]);
   });
 
-  it("never denies what Redis would allow, across two isolates, random costs and clocks", async () => {
+  it("never denies what Redis would allow: several isolates, skewed clocks, leases, several limits", async () => {
+    const burst: NamedTier = {
+      name: "burst",
+      limits: [
+        { limit: 10, window: 10 },
+        { limit: 4, window: 1 },
+      ],
+      mode: "enforce",
+      lease: true,
+    };
     const step = fc.record({
-      isolate: fc.integer({ min: 0, max: 1 }),
-      cost: fc.oneof(fc.integer({ min: 0, max: 10 }), fc.constantFrom(1, 9, 10)),
+      isolate: fc.integer({ min: 0, max: 2 }),
+      tier: fc.constantFrom(tier, burst),
+      cost: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constantFrom(1, 4)),
       advanceMs: fc.oneof(fc.integer({ min: 0, max: 3000 }), fc.constant(0), fc.integer({ min: 0, max: 5 })),
     });
+    const skews = fc.array(fc.integer({ min: -2000, max: 2000 }), { minLength: 3, maxLength: 3 });
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
-        const limiters = isolates();
-        const redisWouldDecide = bucketModel();
+      fc.asyncProperty(skews, fc.array(step, { minLength: 1, maxLength: 30 }), async (skew, steps) => {
+        const prefix = unique("oracle");
+        const limiters = isolates(3, prefix);
+        // Redis itself answers what Redis would allow: a limiter that has seen nothing and leases nothing.
+        const oracle = () =>
+          createLimiter({ ...loadSettings(env), LEASE_MS: 0 }, createLogger("ERROR"), { prefix });
         let now = T0;
-        for (const { isolate, cost, advanceMs } of steps) {
+        for (const { isolate, tier: at, cost, advanceMs } of steps) {
           now += advanceMs;
-          const expected = redisWouldDecide(cost, now);
-          const decision = await (limiters[isolate] as (typeof limiters)[0]).check(
-            { identifier: "p", tier, cost },
-            now,
+          const nowMs = now + (skew[isolate] as number);
+          const decision = await (limiters[isolate] as Limiter).check(
+            { identifier: "p", tier: at, cost },
+            { nowMs },
           );
-          expect(decision.allowed).toBe(expected.allowed);
+          if (!decision.cached) continue;
+          const redisSays = await oracle().check({ identifier: "p", tier: at, cost }, { nowMs });
+          expect(redisSays.allowed, "a cached denial that Redis would allow").toBe(false);
           // A cached denial reports bounds: never fewer tokens, never a longer wait, than Redis.
-          expect(decision.tokens_remaining).toBeGreaterThanOrEqual(Math.floor(expected.tokens));
+          expect(decision.tokens_remaining).toBeGreaterThanOrEqual(redisSays.tokens_remaining as number);
+          expect(decision.retry_after).toBeLessThanOrEqual(redisSays.retry_after as number);
         }
       }),
       { numRuns: 40 },
     );
+  });
+
+  it("answers an operator's change in every other isolate within a second", async () => {
+    const prefix = unique("admin");
+    const [watcher, other] = isolates(2, prefix) as [Limiter, Limiter];
+    const overrides = createOverrides(createRedisEndpoint(loadSettings(env)), prefix, loadSettings(env));
+    await watcher.check({ identifier: "a", tier, cost: 10 }, { nowMs: T0 });
+    expect(await watcher.check({ identifier: "a", tier, cost: 5 }, { nowMs: T0 })).toMatchObject({
+      cached: true,
+    });
+    await overrides.reset(tier, "a");
+    // Up to a second on: still the denial the isolate knew (Redis would now allow it).
+    expect(await watcher.check({ identifier: "a", tier, cost: 5 }, { nowMs: T0 + 1000 })).toMatchObject({
+      allowed: false,
+    });
+    expect(await other.check({ identifier: "a", tier, cost: 5 }, { nowMs: T0 + 1000 })).toMatchObject({
+      allowed: true,
+    });
+    // Past it, the isolate asks Redis again.
+    expect(await watcher.check({ identifier: "a", tier, cost: 5 }, { nowMs: T0 + 1001 })).toMatchObject({
+      allowed: true,
+    });
   });
 });
 
@@ -96,7 +124,7 @@ describe("a burst on one bucket", () => {
     const [limiter] = isolates(1) as [ReturnType<typeof createLimiter>];
     const calls = watchRedisCalls();
     const decisions = await Promise.all(
-      Array.from({ length: 500 }, () => limiter.check({ identifier: "burst", tier, cost: 1 }, T0)),
+      Array.from({ length: 500 }, () => limiter.check({ identifier: "burst", tier, cost: 1 }, { nowMs: T0 })),
     );
     expect(decisions.filter((d) => d.allowed)).toHaveLength(10);
     expect(decisions.some((d) => d.degraded)).toBe(false);

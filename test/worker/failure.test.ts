@@ -6,6 +6,20 @@ const refusing = { UPSTASH_REDIS_REST_URL: inject("refusingUrl") };
 const hanging = { UPSTASH_REDIS_REST_URL: inject("hangingUrl") };
 const deadline = { REDIS_TIMEOUT_MS: "300" };
 
+/** The JSON log lines written while a test runs. */
+function captureLog(): () => Array<Record<string, unknown>> {
+  const spy = vi.spyOn(console, "log");
+  const spyError = vi.spyOn(console, "error");
+  return () =>
+    [...spy.mock.calls, ...spyError.mock.calls].map(([line]) => {
+      try {
+        return JSON.parse(String(line)) as Record<string, unknown>;
+      } catch {
+        return {};
+      }
+    });
+}
+
 async function timed<T>(run: () => Promise<T>): Promise<[T, number]> {
   const start = performance.now();
   const result = await run();
@@ -78,13 +92,22 @@ describe("when Redis cannot answer", () => {
     }
   });
 
-  it("answers 503 when the REST endpoint rejects the token", async () => {
-    const response = await fetchWith(
-      { UPSTASH_REDIS_REST_TOKEN: "wrong", ...deadline },
-      checkRequest({ identifier: "x" }),
-    );
-    expect(response.status).toBe(503);
-  });
+  it.each(["closed", "open"])(
+    "answers 500 with an ERROR line, never FAIL_MODE=%s's answer, when the REST endpoint rejects the token",
+    async (failMode) => {
+      const lines = captureLog();
+      const response = await fetchWith(
+        { UPSTASH_REDIS_REST_TOKEN: "wrong", ...deadline, FAIL_MODE: failMode, LOG_LEVEL: "ERROR" },
+        checkRequest({ identifier: unique("token") }),
+      );
+      // A wrong token is a deployment to fix, not a Redis that is down: it must not pass requests unchecked.
+      expect(response.status).toBe(500);
+      expect(await response.json()).toEqual({ detail: "Internal Server Error" });
+      expect(lines()).toContainEqual(
+        expect.objectContaining({ level: "ERROR", error: expect.stringMatching(/401/) }),
+      );
+    },
+  );
 });
 
 describe("an invalid environment", () => {

@@ -56,6 +56,31 @@ describe("metrics", () => {
     expect(down.points.map((point) => point.blobs?.[1])).toEqual(["degraded", "unavailable"]);
   });
 
+  it("counts admissions granted from the isolate's lease apart, as allowed-leased", async () => {
+    const { points, dataset } = recordingDataset();
+    const identifier = unique("metered");
+    const { env: testEnv } = await import("cloudflare:workers");
+    const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+    const worker = (await import("../../src/index.ts")).default;
+    const shared = { ...testEnv, ANALYTICS: dataset, LEASE_MS: "500" };
+    // One isolate's requests, each answered before the next: the third finds the bucket busy and leases.
+    const contexts = [];
+    for (let i = 0; i < 5; i++) {
+      const ctx = createExecutionContext();
+      await worker.fetch(checkRequest({ identifier }), shared, ctx);
+      contexts.push(ctx);
+    }
+    // Each request's waitUntil work: its data point, and the lease's give-back at its end.
+    for (const ctx of contexts) await waitOnExecutionContext(ctx);
+    expect(points.map((point) => point.blobs?.[1])).toEqual([
+      "allowed",
+      "allowed",
+      "allowed",
+      "allowed-leased",
+      "allowed-leased",
+    ]);
+  });
+
   it("changes nothing without the binding", async () => {
     const response = await fetchWith({ ANALYTICS: undefined }, checkRequest({ identifier: unique("plain") }));
     expect(response.status).toBe(200);

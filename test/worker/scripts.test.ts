@@ -1,6 +1,11 @@
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
-import { postCheck, redis, unique, watchRedisCalls } from "./helpers.ts";
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
+import worker from "../../src/index.ts";
+import { TOKEN_BUCKET_SCRIPT, TOKEN_BUCKET_SCRIPT_UNFLAGGED } from "../../src/limiter/token-bucket-script.ts";
+import { checkRequest, postCheck, redis, unique, watchRedisCalls } from "./helpers.ts";
+
+const strictFlagsUrl = inject("strictFlagsRestUrl");
 
 async function sha1(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
@@ -34,4 +39,35 @@ describe("the script in Redis", () => {
     expect(commands).toEqual(["EVALSHA", "EVAL"]);
     expect(await redis().scriptExists(sha)).toEqual([1]);
   });
+});
+
+describe("the script's allow-key-locking flag", () => {
+  it("is sent, so that Upstash locks only the bucket's keys while the script runs", async () => {
+    expect(TOKEN_BUCKET_SCRIPT.startsWith("#!lua flags=allow-key-locking\n")).toBe(true);
+    expect(TOKEN_BUCKET_SCRIPT_UNFLAGGED).not.toContain("#!lua");
+    const identifier = unique("flagged");
+    expect((await postCheck({ identifier })).status).toBe(200);
+    // The REST server here accepts the flag as Upstash does: the flagged script is the one Redis ran.
+    expect(await redis().scriptExists(await sha1(TOKEN_BUCKET_SCRIPT))).toEqual([1]);
+  });
+
+  it.skipIf(strictFlagsUrl === undefined)(
+    "falls back to the unflagged script, once per isolate, where the endpoint refuses the flag",
+    async () => {
+      // A fresh environment object is a fresh isolate's services, against an endpoint that refuses the flag as SRH does.
+      const srh = { ...env, UPSTASH_REDIS_REST_URL: strictFlagsUrl } as Env;
+      const identifier = unique("srh");
+      const commands = watchRedisCalls();
+      const first = await worker.fetch(checkRequest({ identifier }), srh, createExecutionContext());
+      expect(first.status).toBe(200);
+      expect(await first.json()).toMatchObject({ allowed: true, tokens_remaining: 99 });
+      // EVALSHA of the flagged script and its EVAL, refused; then the unflagged one's EVALSHA, and EVAL if new.
+      expect(commands.slice(0, 3)).toEqual(["EVALSHA", "EVAL", "EVALSHA"]);
+
+      commands.length = 0;
+      const second = await worker.fetch(checkRequest({ identifier }), srh, createExecutionContext());
+      expect(await second.json()).toMatchObject({ allowed: true, tokens_remaining: 98 });
+      expect(commands).toEqual(["EVALSHA"]);
+    },
+  );
 });

@@ -15,12 +15,14 @@ describe("a tier with several limits", () => {
     const limiter = createLimiter(loadSettings(env), createLogger("ERROR"), { prefix: unique("partner") });
     const tier = resolveTier("partner") as NamedTier;
     const decisions = await Promise.all(
-      Array.from({ length: 500 }, () => limiter.check({ identifier: "p", tier, cost: 1 }, T0)),
+      Array.from({ length: 500 }, () => limiter.check({ identifier: "p", tier, cost: 1 }, { nowMs: T0 })),
     );
     expect(decisions.filter((d) => d.allowed)).toHaveLength(20);
     // 40 more a second later: the burst bucket is full again, the sustained one has 960 left.
     const later = await Promise.all(
-      Array.from({ length: 500 }, () => limiter.check({ identifier: "p", tier, cost: 2 }, T0 + 1000)),
+      Array.from({ length: 500 }, () =>
+        limiter.check({ identifier: "p", tier, cost: 2 }, { nowMs: T0 + 1000 }),
+      ),
     );
     expect(later.filter((d) => d.allowed)).toHaveLength(10);
     expect(later.at(-1)).toMatchObject({ allowed: false, limit: 20 });

@@ -49,6 +49,26 @@ app.use(
 );
 
 app.get("/api/hello", (c) => c.json({ hello: "world", degraded: c.var.rateLimit.degraded }));
+
+/**
+ * What is left of the customer's plan, without spending any of it: a peek (cost 0) through the
+ * binding itself, no middleware. Its result is a decision, or an error whose `kind` says why not.
+ */
+app.get("/quota", authenticate, async function quota(c) {
+  const { id, plan } = c.var.customer;
+  const result = await c.env.RATE_LIMITER.check({ identifier: id, tier: plan, cost: 0 });
+  if (!result.ok) {
+    if (result.error.kind === "unavailable") {
+      return c.json({ detail: "Rate limiter unavailable" }, 503, { "Retry-After": "1" });
+    }
+    // "invalid", "unknown-tier" (a plan the limiter does not have) or "internal": ours to fix.
+    console.error(JSON.stringify({ level: "ERROR", msg: "quota check failed", kind: result.error.kind }));
+    return c.json({ detail: "Internal Server Error" }, 500);
+  }
+  const { limit, tokens_remaining, reset_at } = result.decision;
+  return c.json({ plan, limit, remaining: tokens_remaining, full_at: reset_at });
+});
+
 app.get("/", (c) => c.text("Not rate limited.\n"));
 
 export default app;

@@ -1,0 +1,232 @@
+import { maxCost, type NamedTier } from "../config/tiers.ts";
+import { invalidInput } from "./check-input.ts";
+import { type Decision, decisionFrom, exemptDecision } from "./decision.ts";
+import { type BucketState, type CallOutcome, limitsText, refilledAt } from "./script-reply.ts";
+
+/** Buckets one isolate remembers, least recently used out first. */
+export const KNOWN_BUCKETS = 10_000;
+
+/**
+ * How long a reply may settle denials, in ms. An operator who raises an identifier's limit (an
+ * override, an exemption, a reset) reaches every isolate's denials within this.
+ */
+export const DENY_CACHE_MAX_AGE_MS = 1000;
+
+/**
+ * Tokens of slack per token of capacity before a denial is taken as certain. Redis may reach a count
+ * by other roundings than the isolate's (refills in several steps, by several writers): each step
+ * errs by about 2^-52 of the capacity, and no bucket sees 10^6 writes in `DENY_CACHE_MAX_AGE_MS`.
+ */
+const ROUNDING_SLACK = 1e-9;
+
+/** Requests in a lease period from which a bucket counts as busy, and a lease pays for its call. */
+const BUSY_REQUESTS = 3;
+
+/** What an isolate knows of one bucket, and what it holds of it. */
+interface Known {
+  /** The tier's configured limits when learnt: an entry made under another config is never used. */
+  tierLimits: string;
+  /** Redis's buckets as the last reply left them, this isolate's lease out of them. */
+  redis?: BucketState;
+  /** When that reply came, on this isolate's clock. */
+  repliedAt: number;
+  /** Tokens out on lease to others at that reply: they may come back to Redis. */
+  others: number;
+  /** Tokens leased to this isolate by its last call, and of those, the ones not granted yet. */
+  leased: number;
+  lease: number;
+  /** When the lease stops granting: `LEASE_MS` after the call that took it was sent. */
+  leaseUntil: number;
+  /** Until when an exemption may be answered without Redis (a busy exempt identifier). */
+  exemptUntil: number;
+  /** Requests and tokens asked this lease period and the one before, to size a lease. */
+  periodStart: number;
+  requests: number;
+  tokens: number;
+  lastTokens: number;
+  lastRequests: number;
+}
+
+/** What a call for a bucket settles, gives back and asks for, from `KnownBuckets.leaseFor`. */
+export interface LeaseTerms {
+  /** The isolate's last lease, settled by this call. */
+  settled: number;
+  /** Its tokens not granted, given back. */
+  returned: number;
+  /** Tokens asked on lease. */
+  wanted: number;
+}
+
+/**
+ * What this isolate knows of each bucket, one record per bucket: what lets it answer without Redis.
+ *
+ * - **Certain denials.** Every reply gives each bucket's exact tokens at the bucket's time. After
+ *   that, other callers take tokens, and give back at most the tokens they held on lease then
+ *   (`others`, which the script counts); the refill adds at most `limit / window` per ms. So `tokens
+ *   + others + this isolate's lease + refill since` bounds what Redis will find, and a request
+ *   costing more than that in any bucket would be denied by Redis too: it is denied here, and never
+ *   one that Redis would allow (within `DENY_CACHE_MAX_AGE_MS` of an operator's change). Its figures
+ *   are bounds: `tokens_remaining` at most what is left, `retry_after` and `reset_at` no later than
+ *   Redis would say.
+ * - **Leased admissions.** Tokens leased to this isolate are out of Redis, so no one else can grant
+ *   them: a request whose cost the lease holds is allowed at once, until the lease is spent or
+ *   `leaseMs` after the call that took it was sent. Its figures are those of Redis's buckets with the
+ *   unspent lease back in them: exactly what Redis would say while no other isolate uses the bucket.
+ * - **Demand.** The requests and tokens asked of a bucket per lease period: a lease is asked only on
+ *   a busy bucket, as large as the tokens asked in a period.
+ */
+export class KnownBuckets {
+  readonly #entries = new Map<string, Known>();
+  readonly #leaseMs: number;
+  readonly #maxEntries: number;
+
+  constructor(leaseMs: number, maxEntries = KNOWN_BUCKETS) {
+    this.#leaseMs = leaseMs;
+    this.#maxEntries = maxEntries;
+  }
+
+  /**
+   * The answer to `cost` on `key` at `nowMs` when the isolate knows it (a leased admission, an
+   * exemption, a certain denial, or a cost above what the identifier's buckets could ever hold);
+   * undefined when Redis must decide. `count` records the request in the bucket's demand.
+   */
+  answer(key: string, tier: NamedTier, cost: number, nowMs: number, count = true): Decision | undefined {
+    const known = this.#entry(key, tier, nowMs);
+    if (count) {
+      known.requests += 1;
+      known.tokens += cost;
+    }
+    if (nowMs < known.exemptUntil) return exemptDecision(maxCost(tier));
+    const { redis } = known;
+    if (redis === undefined) return undefined;
+    const atMs = Math.max(redis.timeMs, nowMs);
+    if (nowMs < known.leaseUntil && cost <= known.lease) {
+      const tokens = refilledAt(this.#withLease(known, redis, 0), atMs).map((count) => count - cost);
+      known.lease -= cost;
+      return {
+        ...decisionFrom(true, { limits: redis.limits, tokens, timeMs: atMs }, cost, nowMs),
+        leased: true,
+      };
+    }
+    if (nowMs - known.repliedAt > DENY_CACHE_MAX_AGE_MS) return undefined;
+    const capacity = Math.min(...redis.limits.map(({ limit }) => limit));
+    if (cost > capacity) throw tooCostly(capacity);
+    const bounds = refilledAt(this.#withLease(known, redis, known.others), atMs);
+    const fits = bounds.every((bound, i) => bound + ROUNDING_SLACK * (redis.limits[i]?.limit ?? 0) >= cost);
+    if (fits) return undefined;
+    return {
+      ...decisionFrom(false, { limits: redis.limits, tokens: bounds, timeMs: atMs }, cost, nowMs),
+      cached: true,
+    };
+  }
+
+  /**
+   * The terms of the next call for `key`: it gives back whatever is left of this isolate's lease
+   * (which stops granting now), and asks for a new lease on a busy bucket of a tier that leases.
+   * `renew` false asks for none (a give-back alone).
+   */
+  leaseFor(key: string, tier: NamedTier, nowMs: number, renew = true): LeaseTerms {
+    const known = this.#entry(key, tier, nowMs);
+    const settled = known.leased;
+    const returned = known.lease;
+    known.leased = 0;
+    known.lease = 0;
+    known.leaseUntil = 0;
+    const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
+    const leases = renew && this.#leaseMs > 0 && tier.lease !== false && busy;
+    return { settled, returned, wanted: leases ? Math.max(known.tokens, known.lastTokens) : 0 };
+  }
+
+  /**
+   * Learns from a call's reply: Redis's buckets, the lease it took, and what others hold. `sentAt`
+   * is the callers' clock when the call was asked (a lease grants for `leaseMs` from then), read no
+   * later than the send.
+   */
+  remember(key: string, tier: NamedTier, outcome: CallOutcome, terms: LeaseTerms, sentAt: number) {
+    const known = this.#entry(key, tier, sentAt);
+    const { state, lease, others } = outcome;
+    known.repliedAt = sentAt;
+    if (state.limits.length === 0) {
+      known.redis = undefined;
+      known.exemptUntil = terms.wanted > 0 ? sentAt + this.#leaseMs : 0;
+      return;
+    }
+    known.redis = { ...state, tokens: state.tokens.map((count) => count - lease) };
+    known.others = others;
+    known.leased = lease;
+    known.lease = lease;
+    known.leaseUntil = lease > 0 ? sentAt + this.#leaseMs : 0;
+    known.exemptUntil = 0;
+  }
+
+  /** Tokens of an expired lease on `key` not granted yet: a give-back is due. */
+  unspent(key: string, nowMs: number): number {
+    const known = this.#entries.get(key);
+    return known !== undefined && nowMs >= known.leaseUntil ? known.lease : 0;
+  }
+
+  /** Forgets what it knew of `key`, its lease included, e.g. after an operator changed it. */
+  forget(key: string): void {
+    this.#entries.delete(key);
+  }
+
+  /** How many buckets are remembered. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Redis's buckets with this isolate's unspent lease and `extra` tokens back in them. */
+  #withLease(known: Known, redis: BucketState, extra: number): BucketState {
+    const back = known.lease + extra;
+    return back === 0 ? redis : { ...redis, tokens: redis.tokens.map((count) => count + back) };
+  }
+
+  /** The record of `key`, made or renewed, most recently used, its demand rolled to `nowMs`. */
+  #entry(key: string, tier: NamedTier, nowMs: number): Known {
+    const tierLimits = limitsText(tier.limits);
+    let known = this.#entries.get(key);
+    this.#entries.delete(key);
+    if (known === undefined || known.tierLimits !== tierLimits) {
+      known = {
+        tierLimits,
+        repliedAt: 0,
+        others: 0,
+        leased: 0,
+        lease: 0,
+        leaseUntil: 0,
+        exemptUntil: 0,
+        periodStart: nowMs,
+        requests: 0,
+        tokens: 0,
+        lastRequests: 0,
+        lastTokens: 0,
+      };
+    }
+    this.#entries.set(key, known);
+    if (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest !== undefined) this.#entries.delete(oldest);
+    }
+    const period = Math.max(this.#leaseMs, 1);
+    if (nowMs - known.periodStart >= period) {
+      const adjacent = nowMs - known.periodStart < 2 * period;
+      known.lastRequests = adjacent ? known.requests : 0;
+      known.lastTokens = adjacent ? known.tokens : 0;
+      known.requests = 0;
+      known.tokens = 0;
+      known.periodStart = nowMs;
+    }
+    return known;
+  }
+}
+
+/** A cost above the smallest capacity of the identifier's buckets (its override's): never allowed. */
+export function tooCostly(capacity: number) {
+  return invalidInput([
+    {
+      loc: ["body", "cost"],
+      msg: `Input should be less than or equal to ${capacity}`,
+      type: "less_than_equal",
+    },
+  ]);
+}
