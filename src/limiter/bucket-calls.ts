@@ -70,6 +70,7 @@ export function bucketCalls(
       limitsText(tier.limits),
       terms.settled,
       terms.returned,
+      terms.ended,
       terms.wanted,
       horizon,
       ...costs,

@@ -53,6 +53,8 @@ export interface LeaseTerms {
   settled: number;
   /** Its tokens not granted, given back. */
   returned: number;
+  /** When it stopped granting (callers' clock, ms): a later give-back comes back less the refill since. */
+  ended: number;
   /** Tokens asked on lease. */
   wanted: number;
 }
@@ -129,12 +131,13 @@ export class KnownBuckets {
     const known = this.#entry(key, tier, nowMs);
     const settled = known.leased;
     const returned = known.lease;
+    const ended = Math.min(known.leaseUntil, nowMs);
     known.leased = 0;
     known.lease = 0;
     known.leaseUntil = 0;
     const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
     const leases = renew && this.#leaseMs > 0 && tier.lease !== false && busy;
-    return { settled, returned, wanted: leases ? Math.max(known.tokens, known.lastTokens) : 0 };
+    return { settled, returned, ended, wanted: leases ? Math.max(known.tokens, known.lastTokens) : 0 };
   }
 
   /**

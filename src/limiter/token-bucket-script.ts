@@ -52,9 +52,10 @@ local retention = tonumber(ARGV[3])  -- ms the record is kept
 local spec      = ARGV[4]            -- the tier's limits, unless the hash holds an override
 local settled   = tonumber(ARGV[5])  -- tokens of this caller's last lease, now settled: no longer out
 local returned  = tonumber(ARGV[6])  -- of those, the tokens it did not grant, given back
-local wanted    = tonumber(ARGV[7])  -- tokens this caller would lease after its requests
-local horizon   = tonumber(ARGV[8])  -- ms after a lease by which its holder has settled it
-local first     = 9                  -- ARGV[9..]: the cost of each request, in order; 0 peeks
+local ended     = tonumber(ARGV[7])  -- caller's clock (ms) when that lease stopped granting
+local wanted    = tonumber(ARGV[8])  -- tokens this caller would lease after its requests
+local horizon   = tonumber(ARGV[9])  -- ms after a lease by which its holder has settled it
+local first     = 10                 -- ARGV[10..]: the cost of each request, in order; 0 peeks
 
 local hash = {}
 local flat = redis.call('HGETALL', key)
@@ -101,8 +102,12 @@ end
 settled = math.min(settled, out)
 returned = math.min(returned, settled)
 out = out - settled
+-- Tokens given back late come back less the refill the bucket got since the lease ended, as if
+-- they had come back then: a late give-back never lets more through than a timely one.
+local late = math.max(0, now - ended)
 for _, bucket in ipairs(buckets) do
-  bucket.tokens = math.min(bucket.capacity, bucket.tokens + returned)
+  local back = math.max(0, returned - late * bucket.capacity / bucket.window)
+  bucket.tokens = math.min(bucket.capacity, bucket.tokens + back)
 end
 local before = counts()
 

@@ -33,7 +33,7 @@ const state = (tokens: number[], timeMs: number, limits = "10:10000"): BucketSta
 class Known extends KnownBuckets {
   learn(key: string, at: NamedTier, learnt: BucketState, nowMs: number, { lease = 0, others = 0 } = {}) {
     const outcome = { decisions: [], state: learnt, lease, others };
-    this.remember(key, at, outcome, { settled: 0, returned: 0, wanted: lease }, nowMs);
+    this.remember(key, at, outcome, { settled: 0, returned: 0, ended: 0, wanted: lease }, nowMs);
   }
 
   deny(key: string, at: NamedTier, cost: number, nowMs: number) {

@@ -195,7 +195,7 @@ describe("a retried call", () => {
         await redis().eval<string[], unknown[]>(
           TOKEN_BUCKET_SCRIPT,
           [bucket, recordKey(prefix, callId)],
-          [nowMs, retry, 2000, "10:10000", 0, 0, 0, 0, ...costs].map(String),
+          [nowMs, retry, 2000, "10:10000", 0, 0, 0, 0, 0, ...costs].map(String),
         )
       ).map(String);
   }
@@ -265,5 +265,56 @@ describe("a cost above what an override leaves the identifier", () => {
     expect(await check(5, T0)).toMatchObject({ allowed: true, tokens_remaining: 0, limit: 5 });
     // A cached answer says the same.
     await expect(check(8, T0 + 10)).rejects.toThrow(/less than or equal to 5/);
+  });
+});
+
+describe("a lease given back", () => {
+  // 10 tokens over 100 s: a tenth of a token a second.
+  const SLOW = "10:100000";
+  /** The script as the limiter calls it: [now, settled, returned, ended, wanted, ...costs]. */
+  function script(prefix: string) {
+    const bucket = `${prefix}:slow:caller`;
+    let calls = 0;
+    const run = async (
+      now: number,
+      settled: number,
+      returned: number,
+      ended: number,
+      wanted: number,
+      costs: number[],
+    ) =>
+      (
+        await redis().eval<string[], unknown[]>(
+          TOKEN_BUCKET_SCRIPT,
+          [bucket, recordKey(prefix, `c${++calls}`)],
+          [now, 0, 2000, SLOW, settled, returned, ended, wanted, 60_000, ...costs].map(String),
+        )
+      ).map(String);
+    const stored = async () => {
+      const { tokens, out } = (await redis().hgetall<Record<string, number>>(bucket)) ?? {};
+      return { tokens: Math.round(Number(tokens) * 1e9) / 1e9, out: Number(out) };
+    };
+    return { run, stored };
+  }
+
+  it("comes back whole when timely, less the refill since the lease ended when late, and never above what is out", async () => {
+    const { run, stored } = script(unique("give-back"));
+    // Take 4, then lease 3 of the 6 left: 3 stay in Redis, 3 are out.
+    expect(await run(T0, 0, 0, 0, 3, [4])).toEqual(["1", "10", `${T0}`, SLOW, "3", "0", "0"]);
+    expect(await stored()).toMatchObject({ tokens: 3, out: 3 });
+
+    // Given back 10 s after the lease ended: the bucket got 1 token of refill meanwhile, so 2 come back.
+    await run(T0 + 11_000, 3, 3, T0 + 1000, 0, []);
+    expect(await stored()).toMatchObject({ tokens: 3 + 1.1 + 2, out: 0 });
+
+    // Lease again, and give back at once: all of it comes back.
+    await run(T0 + 11_000, 0, 0, 0, 2, []);
+    expect(await stored()).toMatchObject({ tokens: 6.1 - 2, out: 2 });
+    await run(T0 + 11_000, 2, 2, T0 + 11_000, 0, []);
+    expect(await stored()).toMatchObject({ tokens: 6.1, out: 0 });
+
+    // Nothing is out now: a give-back adds nothing.
+    await run(T0 + 11_000, 5, 5, T0 + 11_000, 0, []);
+    expect((await stored()).tokens).toBe(6.1);
   });
 });

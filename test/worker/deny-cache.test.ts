@@ -86,6 +86,21 @@ describe("the deny cache", () => {
           );
           if (!decision.cached) continue;
           const redisSays = await oracle().check({ identifier: "p", tier: at, cost }, { nowMs });
+          // Another isolate's clock ahead of this one's credits refill this one cannot count yet: a
+          // cached denial may then come early, by at most that skew (README). Clocks that agree leave
+          // no room at all.
+          const aheadMs = Math.max(...skew) - (skew[isolate] as number);
+          if (aheadMs > 0) {
+            if (redisSays.allowed) {
+              // Early by at most the skew: with its clock that much later, the isolate asks Redis.
+              const later = await (limiters[isolate] as Limiter).check(
+                { identifier: "p", tier: at, cost },
+                { nowMs: nowMs + aheadMs },
+              );
+              expect(later.cached, "a cached denial early by more than the clocks' skew").toBeUndefined();
+            }
+            continue;
+          }
           expect(redisSays.allowed, "a cached denial that Redis would allow").toBe(false);
           // A cached denial reports bounds: never fewer tokens, never a longer wait, than Redis.
           expect(decision.tokens_remaining).toBeGreaterThanOrEqual(redisSays.tokens_remaining as number);
