@@ -4,6 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestHarness, type TestHarness } from "wrangler";
 import { type RedisRestEndpoint, startLocalRedisRest } from "../../scripts/local-redis.ts";
 
+/** How long the page may take to show what a test waits for. */
+const RENDER_MS = 15_000;
+
 /** Debian's package; `.ci/run` installs it when it is missing. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOT = "output/docs.png";
@@ -66,8 +69,9 @@ describe("/docs in Chromium", () => {
     await page.goto(`${origin}/docs`);
     const check = page.locator(".opblock-post", { hasText: "/check" });
     const health = page.locator(".opblock-get", { hasText: "/health" });
-    await expect.poll(() => check.count()).toBe(1);
-    await expect.poll(() => health.count()).toBe(1);
+    // Swagger UI renders after its bundle loads and parses: seconds on a busy machine, not vitest's default 1 s.
+    await expect.poll(() => check.count(), { timeout: RENDER_MS }).toBe(1);
+    await expect.poll(() => health.count(), { timeout: RENDER_MS }).toBe(1);
   });
 
   it('runs "Try it out" on POST /check and gets a 200', async () => {
@@ -78,7 +82,9 @@ describe("/docs in Chromium", () => {
     await check.locator("textarea.body-param__text").fill(JSON.stringify(request));
     await check.getByRole("button", { name: "Execute" }).click();
     const response = check.locator(".live-responses-table .response");
-    await expect.poll(() => response.locator(".response-col_status").first().textContent()).toBe("200");
+    await expect
+      .poll(() => response.locator(".response-col_status").first().textContent(), { timeout: RENDER_MS })
+      .toBe("200");
     const body = (await response.locator(".response-col_description pre").first().textContent()) ?? "";
     expect(JSON.parse(body)).toMatchObject({ allowed: true, tokens_remaining: 99, limit: 100 });
     await response.scrollIntoViewIfNeeded();
