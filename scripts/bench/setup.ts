@@ -5,6 +5,7 @@
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
+import { ROOMY_TIER } from "./bench-tiers.ts";
 import { type Bundle, buildPeer, buildThisWorker } from "./builds.ts";
 import type { Job, JobResult } from "./load.ts";
 import type { WorkerName } from "./report.ts";
@@ -23,7 +24,7 @@ export async function buildBundles(
 ): Promise<{ bundles: Record<WorkerName, Bundle>; patchLine: string }> {
   const patch = patchUpstashRatelimit();
   const [ours, floor, upstash, floorAnswer, answerOnly] = await Promise.all([
-    buildThisWorker(signal),
+    buildThisWorker(signal, [ROOMY_TIER]),
     buildPeer("floor-worker.ts"),
     buildPeer("upstash-worker.ts", [patch.plugin]),
     buildPeer("floor-answer-worker.ts"),
