@@ -9,9 +9,11 @@ import { DEFAULT_WORKLOADS, parseWorkloads, WORKLOAD_NAMES, type WorkloadName } 
  */
 export const BUDGET_PER_WORKER_AND_WORKLOAD_MS = 8_000;
 
-export const USAGE = `Usage: npm run bench -- [--workloads LIST] [--requests N] [--concurrency C] [--rounds R]
-                        [--ceilings]
+export const USAGE = `Usage: npm run bench -- [--workloads LIST] [--rtt MS] [--requests N] [--concurrency C]
+                        [--rounds R] [--ceilings]
   --workloads LIST comma-separated, from ${WORKLOAD_NAMES.join(", ")} (default: all)
+  --rtt MS         adds MS to every round trip between the Workers and the REST endpoint, through a
+                   delaying proxy: Redis in a region away from the edge location (default 0, no proxy)
   --requests N     most requests per Worker, workload and round (default 20000; each job also stops
                    at its share of the measuring budget, ${BUDGET_PER_WORKER_AND_WORKLOAD_MS / 1000} s per Worker and workload)
   --concurrency C  connections, each with one request in flight (default 32)
@@ -21,6 +23,8 @@ export const USAGE = `Usage: npm run bench -- [--workloads LIST] [--requests N] 
 
 export interface BenchOptions {
   workloads: WorkloadName[];
+  /** ms added to each round trip to the REST endpoint; 0: no proxy. */
+  rttMs: number;
   requests: number;
   concurrency: number;
   rounds: number;
@@ -41,6 +45,7 @@ export function parseOptions(): BenchOptions {
   };
   let values: {
     workloads?: string;
+    rtt?: string;
     requests?: string;
     concurrency?: string;
     rounds?: string;
@@ -51,6 +56,7 @@ export function parseOptions(): BenchOptions {
     ({ values } = parseArgs({
       options: {
         workloads: { type: "string" },
+        rtt: { type: "string" },
         requests: { type: "string" },
         concurrency: { type: "string" },
         rounds: { type: "string" },
@@ -73,6 +79,7 @@ export function parseOptions(): BenchOptions {
   }
   return {
     workloads,
+    rttMs: integer("rtt", values.rtt, 0, 0, 1000),
     requests: integer("requests", values.requests, 20_000, 1, 1_000_000),
     concurrency: integer("concurrency", values.concurrency, 32, 1, 256),
     rounds: integer("rounds", values.rounds, 12, 1, 100),

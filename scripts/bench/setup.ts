@@ -7,6 +7,7 @@ import { Worker } from "node:worker_threads";
 import { TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
 import { ROOMY_TIER } from "./bench-tiers.ts";
 import { type Bundle, buildPeer, buildThisWorker } from "./builds.ts";
+import type { DelayProxyThreadData } from "./delay-proxy.ts";
 import type { Job, JobResult } from "./load.ts";
 import type { WorkerName } from "./report.ts";
 import { patchUpstashRatelimit, SHEBANG } from "./upstash-patch.ts";
@@ -61,6 +62,22 @@ export async function loadScript(rest: Rest): Promise<void> {
 export function varsFor(name: WorkerName, rest: Rest, ours: Record<string, string> = {}) {
   const endpoint = { UPSTASH_REDIS_REST_URL: rest.url, UPSTASH_REDIS_REST_TOKEN: rest.token };
   return name === "this Worker" ? { ...deployedVars, ...endpoint, LOG_LEVEL: "ERROR", ...ours } : endpoint;
+}
+
+/**
+ * The delay proxy (delay-proxy.ts) in a worker thread of its own, in front of `target`, adding `rttMs` to
+ * each round trip: on this thread its work would queue in front of the REST server's.
+ */
+export async function startDelayProxyThread(target: string, rttMs: number) {
+  const workerData: DelayProxyThreadData = { delayProxy: { target, rttMs } };
+  const thread = new Worker(new URL("./delay-proxy.ts", import.meta.url), { workerData });
+  const [url] = (await once(thread, "message")) as [string];
+  const stop = async () => {
+    const exited = once(thread, "exit");
+    thread.postMessage("close");
+    await exited;
+  };
+  return { url, stop };
 }
 
 /**
