@@ -12,6 +12,8 @@ export { freePort, type LocalRedisServer, startRedisServer } from "./redis-rest/
 export interface RedisRestEndpoint {
   url: string;
   token: string;
+  /** The redis-server behind it, when this process started both; unknown behind UPSTASH_REDIS_REST_URL. */
+  redisUrl?: string;
   stop(): Promise<void>;
 }
 

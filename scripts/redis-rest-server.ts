@@ -17,6 +17,9 @@ Options (environment variable in brackets):
   --redis <url>          redis://[[user]:pass@]host[:port][/db] or rediss://   (default redis://127.0.0.1:6379)
                          [SRH_CONNECTION_STRING]
   --max-connections <n>  shared Redis connections [SRH_MAX_CONNECTIONS]        (default 4)
+  --script-flags <mode>  upstash: accept Upstash's allow-key-locking script    (default upstash)
+                         flag; strict: pass it to Redis, which refuses it, as
+                         SRH does [REDIS_REST_SCRIPT_FLAGS]
   --help                 show this help`;
 
 function fail(message: string): never {
@@ -40,6 +43,7 @@ function parseFlags() {
         token: { type: "string" },
         redis: { type: "string" },
         "max-connections": { type: "string" },
+        "script-flags": { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -66,6 +70,8 @@ const poolSize = integer(
 );
 const token = parsed.token ?? env.SRH_TOKEN ?? "example_token";
 if (token === "" || token.includes(" ")) fail("--token must be non-empty and without spaces");
+const scriptFlags = parsed["script-flags"] ?? env.REDIS_REST_SCRIPT_FLAGS ?? "upstash";
+if (scriptFlags !== "upstash" && scriptFlags !== "strict") fail("--script-flags must be upstash or strict");
 const redisUrl = parsed.redis ?? env.SRH_CONNECTION_STRING ?? "redis://127.0.0.1:6379";
 try {
   parseRedisUrl(redisUrl);
@@ -74,7 +80,14 @@ try {
 }
 
 try {
-  const server = await startRedisRestServer({ port, host: parsed.host, token, redisUrl, poolSize });
+  const server = await startRedisRestServer({
+    port,
+    host: parsed.host,
+    token,
+    redisUrl,
+    poolSize,
+    scriptFlags,
+  });
   process.stdout.write(
     `redis-rest: listening on ${server.url} in front of ${redisUrl.replace(/\/\/[^@/]*@/, "//***@")}\n` +
       `UPSTASH_REDIS_REST_URL=${server.url}\nUPSTASH_REDIS_REST_TOKEN=${token}\n`,

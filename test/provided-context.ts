@@ -4,6 +4,12 @@ declare module "vitest" {
     /** The Redis REST endpoint the Worker under test uses. */
     redisRestUrl: string;
     redisRestToken: string;
+    /**
+     * A REST server over the same Redis and with the same token that refuses Upstash's `allow-key-locking`
+     * script flag, as SRH does. Undefined when UPSTASH_REDIS_REST_URL names an external endpoint, whose Redis
+     * the tests cannot reach: tests that need it skip then.
+     */
+    strictFlagsRestUrl: string | undefined;
     /** A port nothing listens on: every connection is refused at once. */
     refusingUrl: string;
     /** A server that accepts connections and never answers: a Redis that hangs. */

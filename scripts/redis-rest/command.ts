@@ -1,11 +1,14 @@
 import { HttpError, MESSAGES } from "./errors.ts";
 import { JsonNumber } from "./request-body.ts";
+import type { RespValue } from "./resp.ts";
 
 /** One command ready for Redis: its arguments as bytes, plus what the pool needs to know about it. */
 export interface Command {
   args: Buffer[];
   /** Blocks the connection (BLPOP, XREAD BLOCK, …), so it must not hold up other requests' replies. */
   blocking: boolean;
+  /** Turns Redis's reply into the client's, when the command was changed on its way (script-flags.ts). */
+  mapReply?: (reply: RespValue) => RespValue;
 }
 
 // Commands that would leave state behind on a pooled connection (or take it over), which SRH lets leak into

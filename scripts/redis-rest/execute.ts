@@ -20,9 +20,15 @@ function run(pool: RedisPool, commands: Command[]): Promise<RespValue[]> {
   return pool.run(args);
 }
 
+/** The reply as the client must see it: Redis's, unless the command was changed on its way. */
+function clientReply(command: Command | undefined, reply: RespValue): RespValue {
+  return command?.mapReply ? command.mapReply(reply) : reply;
+}
+
 /** `POST /`: 200 `{"result":…}`, or 400 `{"error":…}` with Redis's error text unchanged (NOSCRIPT too). */
 export async function runSingle(pool: RedisPool, command: Command, base64: boolean): Promise<JsonReply> {
-  const [reply = null] = await run(pool, [command]);
+  const [redisReply = null] = await run(pool, [command]);
+  const reply = clientReply(command, redisReply);
   try {
     return { status: 200, body: `{"result":${replyToJson(reply, base64)}}` };
   } catch (error) {
@@ -37,7 +43,8 @@ export async function runSingle(pool: RedisPool, command: Command, base64: boole
  */
 export async function runPipeline(pool: RedisPool, commands: Command[], base64: boolean): Promise<JsonReply> {
   const replies = await run(pool, commands);
-  return { status: 200, body: `[${replies.map((reply) => slotJson(reply, base64)).join(",")}]` };
+  const slots = replies.map((reply, i) => slotJson(clientReply(commands[i], reply), base64));
+  return { status: 200, body: `[${slots.join(",")}]` };
 }
 
 /**
@@ -58,5 +65,6 @@ export async function runMultiExec(
     // A nil EXEC means a WATCH aborted it, which no request can set up (WATCH is refused).
     return { status: 400, body: errorJson("EXECABORT Transaction aborted.") };
   }
-  return { status: 200, body: `[${exec.map((reply) => slotJson(reply, base64)).join(",")}]` };
+  const slots = exec.map((reply, i) => slotJson(clientReply(commands[i], reply), base64));
+  return { status: 200, body: `[${slots.join(",")}]` };
 }

@@ -6,11 +6,13 @@ import { type JsonReply, runMultiExec, runPipeline, runSingle } from "./execute.
 import type { RedisPool } from "./pool.ts";
 import { errorJson } from "./reply-json.ts";
 import { parseJsonBody, readBody } from "./request-body.ts";
+import type { ScriptFlags } from "./script-flags.ts";
 
-/** What the handler needs: the pool, the one accepted token, limits, and where log lines go. */
+/** What the handler needs: the pool, the one accepted token, script handling, limits, where log lines go. */
 export interface HandlerContext {
   pool: RedisPool;
   token: string;
+  scripts: ScriptFlags;
   bodyLimit: number;
   commandTimeoutMs: number;
   log(line: string): void;
@@ -60,8 +62,9 @@ async function answer(request: IncomingMessage, context: HandlerContext): Promis
 
   // Only exactly "base64" turns encoding on (`BASE64`, `gzip`, … do not), as in SRH.
   const base64 = request.headersDistinct["upstash-encoding"]?.includes("base64") ?? false;
-  if (single) return runSingle(context.pool, toCommand(single), base64);
-  const commands = (list ?? []).map(toCommand);
+  const prepare = (json: unknown[]) => context.scripts.prepare(toCommand(json));
+  if (single) return runSingle(context.pool, prepare(single), base64);
+  const commands = (list ?? []).map(prepare);
   if (route === "POST /pipeline") return runPipeline(context.pool, commands, base64);
   return runMultiExec(context.pool, commands, base64);
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createHandler } from "./handler.ts";
 import { RedisPool } from "./pool.ts";
 import { DEFAULT_BODY_LIMIT } from "./request-body.ts";
+import { type ScriptFlagsMode, strictScriptFlags, upstashScriptFlags } from "./script-flags.ts";
 
 /** Options of {@link startRedisRestServer}. */
 export interface RedisRestServerOptions {
@@ -20,6 +21,11 @@ export interface RedisRestServerOptions {
   connectTimeoutMs?: number;
   /** Longest wait for one Redis reply, then 500. @default 5000, like SRH */
   commandTimeoutMs?: number;
+  /**
+   * Upstash's `allow-key-locking` script flag: `upstash` accepts it, as Upstash does; `strict` passes it to
+   * Redis, which refuses it, as SRH does. @default "upstash"
+   */
+  scriptFlags?: ScriptFlagsMode;
   /** Largest request body, then 413. @default 8_000_000, like SRH */
   bodyLimit?: number;
   /** Where the reasons behind 500s go. @default a line on stderr */
@@ -51,9 +57,9 @@ export async function startRedisRestServer(options: RedisRestServerOptions = {})
     commandTimeoutMs,
   });
   const log = options.log ?? ((line: string) => process.stderr.write(`redis-rest: ${line}\n`));
-  const server = http.createServer(
-    createHandler({ pool, token, bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT, commandTimeoutMs, log }),
-  );
+  const scripts = options.scriptFlags === "strict" ? strictScriptFlags : upstashScriptFlags();
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const server = http.createServer(createHandler({ pool, token, scripts, bodyLimit, commandTimeoutMs, log }));
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

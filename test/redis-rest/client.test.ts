@@ -3,7 +3,7 @@ import { Redis, type RedisConfigNodejs } from "@upstash/redis";
 import { Redis as CloudflareRedis } from "@upstash/redis/cloudflare";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { freePort } from "../../scripts/local-redis.ts";
-import { type Emulator, keys, startEmulator } from "./support.ts";
+import { commandNames, type Emulator, keys, recordRequests, startEmulator } from "./support.ts";
 
 let emulator: Emulator;
 beforeAll(async () => {
@@ -14,24 +14,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   vi.unstubAllEnvs();
 });
-
-/** Records what the client sends through the global fetch: path and JSON body of each request. */
-function recordRequests(): () => { path: string; body: unknown }[] {
-  const spy = vi.spyOn(globalThis, "fetch");
-  return () =>
-    spy.mock.calls.map(([input, init]) => ({
-      path: new URL(String(input)).pathname,
-      body: JSON.parse(String(init?.body)),
-    }));
-}
-
-/** The command names of recorded requests, pipelines flattened. */
-function commandNames(requests: { body: unknown }[]): string[] {
-  return requests.flatMap(({ body }) => {
-    const commands = Array.isArray((body as unknown[])[0]) ? (body as unknown[][]) : [body as unknown[]];
-    return commands.map((command) => String(command[0]));
-  });
-}
 
 function client(options: Partial<RedisConfigNodejs> = {}): Redis {
   return new Redis({ url: emulator.url, token: emulator.token, enableTelemetry: false, ...options });

@@ -1,5 +1,6 @@
 /** Shared by the emulator tests: one redis-server + REST server per file, and raw HTTP helpers for them. */
 import { randomUUID } from "node:crypto";
+import { vi } from "vitest";
 import { startLocalRedisRest } from "../../scripts/local-redis.ts";
 
 /** A parsed answer, with the raw text kept for exactness checks (integers past 2^53). */
@@ -87,6 +88,24 @@ export async function send(
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json };
+}
+
+/** Records what the client sends through the global fetch: path and JSON body of each request. */
+export function recordRequests(): () => { path: string; body: unknown }[] {
+  const spy = vi.spyOn(globalThis, "fetch");
+  return () =>
+    spy.mock.calls.map(([input, init]) => ({
+      path: new URL(String(input)).pathname,
+      body: JSON.parse(String(init?.body)),
+    }));
+}
+
+/** The command names of recorded requests, pipelines flattened. */
+export function commandNames(requests: { body: unknown }[]): string[] {
+  return requests.flatMap(({ body }) => {
+    const commands = Array.isArray((body as unknown[])[0]) ? (body as unknown[][]) : [body as unknown[]];
+    return commands.map((command) => String(command[0]));
+  });
 }
 
 /** A key prefix of its own for each test, so tests never depend on each other's keys. */
