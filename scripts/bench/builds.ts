@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { build, type Plugin } from "esbuild";
+import { build } from "esbuild";
 import { parseDocument } from "yaml";
 import { compileConfig } from "../compile-config.ts";
 import type { BenchTier } from "./bench-tiers.ts";
@@ -70,7 +70,7 @@ export async function buildThisWorker(signal: AbortSignal, extra: readonly Bench
 }
 
 /** A peer Worker from scripts/bench/peers/, bundled and minified with wrangler's esbuild options. */
-export async function buildPeer(file: string, plugins: Plugin[] = []): Promise<Bundle> {
+export async function buildPeer(file: string): Promise<Bundle> {
   const result = await build({
     entryPoints: [fileURLToPath(new URL(`peers/${file}`, import.meta.url))],
     bundle: true,
@@ -83,7 +83,6 @@ export async function buildPeer(file: string, plugins: Plugin[] = []): Promise<B
     define: { "process.env.NODE_ENV": '"production"' },
     minify: true,
     logLevel: "silent",
-    plugins,
   });
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error(`esbuild produced nothing for ${file}`);

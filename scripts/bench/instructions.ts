@@ -120,8 +120,7 @@ async function main() {
     process.env.MINIFLARE_WORKERD_PATH = wrapper;
     process.env.MINIFLARE_WORKERD_V8_FLAGS = V8_FLAGS;
 
-    const { bundles, patchLine } = await buildBundles(new AbortController().signal);
-    console.log(patchLine);
+    const bundles = await buildBundles(new AbortController().signal);
     await loadScript(redis);
     const names: WorkerName[] = [...WORKER_NAMES, ...(options.ceilings ? CEILINGS : [])];
     console.log(

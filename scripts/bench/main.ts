@@ -41,8 +41,7 @@ async function main() {
     stops.push(stats.close);
     const abortBuild = new AbortController();
     stops.push(async () => abortBuild.abort());
-    const { bundles, patchLine } = await buildBundles(abortBuild.signal);
-    console.log(patchLine);
+    const bundles = await buildBundles(abortBuild.signal);
     const names: WorkerName[] = [...WORKER_NAMES, ...(options.ceilings ? CEILINGS : [])];
     await loadScript(redis);
     // The Workers' endpoint: the REST server, or the delay proxy in front of it. The bench's own calls

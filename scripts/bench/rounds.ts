@@ -59,7 +59,8 @@ export async function runRounds(
         const counts = await stats.read();
         row[worker] = { ...result, commands: totalCalls(counts) };
         console.log(formatJob(round, workload.name, worker, row[worker]));
-        // EVAL only follows a NOSCRIPT: for the peer, a sign that its SHA-1s were not patched right.
+        // EVAL only follows a NOSCRIPT: after the warm-up, a sign that a script was lost (for the peer,
+        // that the REST server no longer maps its flagged scripts' SHA-1s).
         if (counts.eval) console.log(`  ${worker} sent ${counts.eval} EVALs after NOSCRIPT`);
         if (result.errors > 0) throw new Error("requests failed (see above): no figures from this run.");
       }

@@ -10,7 +10,6 @@ import { type Bundle, buildPeer, buildThisWorker } from "./builds.ts";
 import type { DelayProxyThreadData } from "./delay-proxy.ts";
 import type { Job, JobResult } from "./load.ts";
 import type { WorkerName } from "./report.ts";
-import { patchUpstashRatelimit, SHEBANG } from "./upstash-patch.ts";
 import { deployedVars } from "./workers.ts";
 
 /** A REST endpoint's URL and token. */
@@ -19,30 +18,22 @@ interface Rest {
   token: string;
 }
 
-/** Every Worker's bundle, and the line that says how @upstash/ratelimit was patched. */
-export async function buildBundles(
-  signal: AbortSignal,
-): Promise<{ bundles: Record<WorkerName, Bundle>; patchLine: string }> {
-  const patch = patchUpstashRatelimit();
+/** Every Worker's bundle. */
+export async function buildBundles(signal: AbortSignal): Promise<Record<WorkerName, Bundle>> {
   const [ours, floor, upstash, floorAnswer, answerOnly] = await Promise.all([
     buildThisWorker(signal, [ROOMY_TIER]),
     buildPeer("floor-worker.ts"),
-    buildPeer("upstash-worker.ts", [patch.plugin]),
+    buildPeer("upstash-worker.ts"),
     buildPeer("floor-answer-worker.ts"),
     buildPeer("answer-only-worker.ts"),
   ]);
-  const patchLine =
-    `@upstash/ratelimit ${patch.version}, patched in the bundle only: removed "${SHEBANG.trim()}" from ` +
-    `${patch.stripped} Lua scripts (stock Redis 7 rejects that flag) and replaced their ${patch.rehashed.length} ` +
-    "hard-coded SHA-1s with those of the shortened scripts.";
-  const bundles = {
+  return {
     "this Worker": ours,
     floor,
     "@upstash/ratelimit": upstash,
     "floor + answer": floorAnswer,
     "answer only": answerOnly,
   };
-  return { bundles, patchLine };
 }
 
 /** SCRIPT LOAD through the REST endpoint, so the floor's EVALSHA never meets NOSCRIPT. */

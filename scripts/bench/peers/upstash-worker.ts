@@ -4,8 +4,8 @@
  * window/limit ms, so the refill is as close to continuous as the algorithm allows; exactly 1 ms for the
  * bench's own tier), its ephemeral cache in a module-level Map so that it
  * outlives a request, analytics off, and a timeout equal to this project's default deadline. Like the floor,
- * it validates nothing and sets no rate-limit headers. The bench patches its Lua scripts at build time
- * (see ../upstash-patch.ts).
+ * it validates nothing and sets no rate-limit headers. It runs as published: the project's REST server
+ * accepts the `allow-key-locking` flag its scripts carry, as Upstash does.
  */
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis/cloudflare";
