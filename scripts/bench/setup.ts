@@ -8,7 +8,7 @@ import { TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
 import { ROOMY_TIER } from "./bench-tiers.ts";
 import { type Bundle, buildPeer, buildThisWorker } from "./builds.ts";
 import type { DelayProxyThreadData } from "./delay-proxy.ts";
-import type { Job, JobResult } from "./load.ts";
+import type { Job, JobResult, LoadGeneratorThreadData } from "./load.ts";
 import type { WorkerName } from "./report.ts";
 import { deployedVars } from "./workers.ts";
 
@@ -76,7 +76,8 @@ export async function startDelayProxyThread(target: string, rttMs: number) {
  * work must not queue in front of it), and how to run one job on it at a time.
  */
 export function startLoadGenerator() {
-  const thread = new Worker(new URL("./load.ts", import.meta.url));
+  const workerData: LoadGeneratorThreadData = { loadGenerator: true };
+  const thread = new Worker(new URL("./load.ts", import.meta.url), { workerData });
   const run = async (job: Job): Promise<JobResult> => {
     thread.postMessage(job);
     const [result] = (await once(thread, "message")) as [JobResult];
