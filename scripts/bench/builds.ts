@@ -1,16 +1,19 @@
 /**
- * The three Workers' scripts, each bundled as it would be deployed: this project's through
- * `wrangler deploy --dry-run` (wrangler.toml's settings, minified), the two peers with the esbuild that
+ * The Workers' scripts, each bundled as it would be deployed: this project's through
+ * `wrangler deploy --dry-run` (wrangler.toml's settings, minified), the peers with the esbuild that
  * wrangler itself uses, with wrangler's options for a modules Worker.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { build, type Plugin } from "esbuild";
+import { build } from "esbuild";
+import { parseDocument } from "yaml";
+import { compileConfig } from "../compile-config.ts";
+import type { BenchTier } from "./bench-tiers.ts";
 
 /** One bundled Worker script. */
 export interface Bundle {
@@ -21,13 +24,39 @@ export interface Bundle {
 
 const bundleOf = (script: string): Bundle => ({ script, gzipBytes: gzipSync(script).length });
 
-/** This project's Worker (src/index.ts), exactly as `wrangler deploy` would upload it. */
-export async function buildThisWorker(signal: AbortSignal): Promise<Bundle> {
-  const outdir = await mkdtemp(join(tmpdir(), "rate-limiter-bench-"));
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+/** config.yaml with `extra` tiers added, compiled as `npm run config` does (and so checked as it checks). */
+export async function compiledConfigWith(extra: readonly BenchTier[]): Promise<string> {
+  const yaml = parseDocument(await readFile(join(root, "config.yaml"), "utf8"));
+  for (const { name, limit, window } of extra) yaml.setIn(["tiers", name], { limit, window });
+  const result = compileConfig(String(yaml));
+  if (!result.ok) throw new Error(`the bench's config is invalid:\n  ${result.errors.join("\n  ")}`);
+  return result.module;
+}
+
+/**
+ * This project's Worker (src/index.ts), exactly as `wrangler deploy` would upload it, but with `extra`
+ * tiers beside config.yaml's. It is built from a copy of src/ (and of what wrangler reads beside it) in a
+ * temporary directory, whose compiled config has them: the work tree's own src/config/tiers.generated.ts,
+ * which tests and `npm run dev` read, is never touched.
+ */
+export async function buildThisWorker(signal: AbortSignal, extra: readonly BenchTier[]): Promise<Bundle> {
+  const dir = await mkdtemp(join(tmpdir(), "rate-limiter-bench-"));
   try {
+    const project = join(dir, "project");
+    await cp(join(root, "src"), join(project, "src"), { recursive: true });
+    for (const file of ["wrangler.toml", "tsconfig.base.json", "package.json"])
+      await cp(join(root, file), join(project, file));
+    // wrangler checks that [assets]' directory exists; what is in it is uploaded apart from the script.
+    await mkdir(join(project, "static"));
+    await symlink(join(root, "node_modules"), join(project, "node_modules"), "dir");
+    await writeFile(join(project, "src/config/tiers.generated.ts"), await compiledConfigWith(extra));
+    const outdir = join(dir, "out");
     // This Node, whatever `node` comes first on PATH: wrangler needs Node 22.
-    const args = ["node_modules/wrangler/bin/wrangler.js", "deploy", "--dry-run", "--outdir", outdir];
-    await promisify(execFile)(process.execPath, args, { signal }).catch(
+    const wrangler = join(root, "node_modules/wrangler/bin/wrangler.js");
+    const args = [wrangler, "deploy", "--dry-run", "--outdir", outdir];
+    await promisify(execFile)(process.execPath, args, { signal, cwd: project }).catch(
       (error: { stdout?: string; stderr?: string; message: string }) => {
         throw new Error(
           `wrangler deploy --dry-run failed: ${error.stdout ?? ""}${error.stderr ?? error.message}`,
@@ -36,12 +65,12 @@ export async function buildThisWorker(signal: AbortSignal): Promise<Bundle> {
     );
     return bundleOf(await readFile(join(outdir, "index.js"), "utf8"));
   } finally {
-    await rm(outdir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
 /** A peer Worker from scripts/bench/peers/, bundled and minified with wrangler's esbuild options. */
-export async function buildPeer(file: string, plugins: Plugin[] = []): Promise<Bundle> {
+export async function buildPeer(file: string): Promise<Bundle> {
   const result = await build({
     entryPoints: [fileURLToPath(new URL(`peers/${file}`, import.meta.url))],
     bundle: true,
@@ -54,7 +83,6 @@ export async function buildPeer(file: string, plugins: Plugin[] = []): Promise<B
     define: { "process.env.NODE_ENV": '"production"' },
     minify: true,
     logLevel: "silent",
-    plugins,
   });
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error(`esbuild produced nothing for ${file}`);

@@ -21,12 +21,14 @@ import { startLocalRedisRest } from "../local-redis.ts";
 import { CEILINGS, ratio, WORKER_NAMES, type WorkerName } from "./report.ts";
 import { buildBundles, loadScript, startLoadGenerator, varsFor } from "./setup.ts";
 import { type RunningWorker, startWorker } from "./workers.ts";
-import { describeWorkload, WORKLOADS } from "./workloads.ts";
+import { describeWorkload, parseWorkloads, WORKLOAD_NAMES, WORKLOADS } from "./workloads.ts";
 
-const USAGE = `Usage: npm run bench:instructions -- [--requests N] [--warm-up W] [--ceilings]
-  --requests N   measured requests per Worker and workload (default 400)
-  --warm-up W    requests before counting, so that V8 has compiled the hot code (default 1000)
-  --ceilings     also the two references of npm run bench -- --ceilings`;
+const USAGE = `Usage: npm run bench:instructions -- [--workloads LIST] [--requests N] [--warm-up W] [--ceilings]
+  --workloads LIST comma-separated, from ${WORKLOAD_NAMES.join(", ")} (default: spread,hot; each
+                   workload adds about 3 minutes under callgrind)
+  --requests N     measured requests per Worker and workload (default 400)
+  --warm-up W      requests before counting, so that V8 has compiled the hot code (default 1000)
+  --ceilings       also the two references of npm run bench -- --ceilings`;
 
 const CONCURRENCY = 8;
 const V8_FLAGS = "--no-concurrent-recompilation --no-concurrent-sparkplug";
@@ -38,6 +40,7 @@ function parseOptions() {
   };
   const { values } = parseArgs({
     options: {
+      workloads: { type: "string", default: "spread,hot" },
       requests: { type: "string", default: "400" },
       "warm-up": { type: "string", default: "1000" },
       ceilings: { type: "boolean", default: false },
@@ -52,7 +55,13 @@ function parseOptions() {
   const warmUp = Number(values["warm-up"]);
   if (!Number.isInteger(requests) || requests < 1) fail("--requests must be a positive integer");
   if (!Number.isInteger(warmUp) || warmUp < 0) fail("--warm-up must be an integer of 0 or more");
-  return { requests, warmUp, ceilings: values.ceilings };
+  let workloads: ReturnType<typeof parseWorkloads> = [];
+  try {
+    workloads = parseWorkloads(values.workloads);
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error));
+  }
+  return { workloads, requests, warmUp, ceilings: values.ceilings };
 }
 
 /** The workerd binary Miniflare would run, which the wrapper hands to valgrind. */
@@ -111,15 +120,14 @@ async function main() {
     process.env.MINIFLARE_WORKERD_PATH = wrapper;
     process.env.MINIFLARE_WORKERD_V8_FLAGS = V8_FLAGS;
 
-    const { bundles, patchLine } = await buildBundles(new AbortController().signal);
-    console.log(patchLine);
+    const bundles = await buildBundles(new AbortController().signal);
     await loadScript(redis);
     const names: WorkerName[] = [...WORKER_NAMES, ...(options.ceilings ? CEILINGS : [])];
     console.log(
       `${options.requests} requests per Worker and workload after ${options.warmUp} of warm-up, ` +
         `${CONCURRENCY} connections, workerd under callgrind with V8 flags "${V8_FLAGS}"`,
     );
-    for (const workload of WORKLOADS) {
+    for (const workload of options.workloads.map((name) => WORKLOADS[name])) {
       const counts = new Map<WorkerName, number>();
       for (const name of names) {
         const before = children();

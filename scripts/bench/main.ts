@@ -2,17 +2,18 @@
  * `npm run bench`: this project's Worker side by side with the floor (one bare EVALSHA per request) and a
  * Worker built on @upstash/ratelimit, all three bundled as deployed, each in workerd, against one
  * redis-server behind the project's REST server (and, with --ceilings, two references that answer as the
- * SPEC says with no limiter's work). Both workloads run against every Worker in alternating rounds (A B C,
- * B C A, C A B, ...), so the machine's noise hits all alike, and the results are given as ratios, which
- * carry over between machines better than absolute figures. See README.md here.
+ * SPEC says with no limiter's work); with --rtt, through a proxy that delays every round trip. Every
+ * workload runs against every Worker in alternating rounds (A B C, B C A, C A B, ...), so the machine's
+ * noise hits all alike, and the results are given as ratios, which carry over between machines better
+ * than absolute figures. See README.md here.
  */
 import { startLocalRedisRest } from "../local-redis.ts";
-import { BUDGET_PER_WORKER_MS, parseOptions } from "./options.ts";
+import { BUDGET_PER_WORKER_AND_WORKLOAD_MS, parseOptions } from "./options.ts";
 import { measureOutage } from "./outage.ts";
 import { connectRedisStats } from "./redis-stats.ts";
 import { CEILINGS, formatWorkloadTable, LEGEND, WORKER_NAMES, type WorkerName } from "./report.ts";
 import { runRounds } from "./rounds.ts";
-import { buildBundles, loadScript, startLoadGenerator, varsFor } from "./setup.ts";
+import { buildBundles, loadScript, startDelayProxyThread, startLoadGenerator, varsFor } from "./setup.ts";
 import { type RunningWorker, startWorker } from "./workers.ts";
 import { describeWorkload, WORKLOADS } from "./workloads.ts";
 
@@ -40,17 +41,27 @@ async function main() {
     stops.push(stats.close);
     const abortBuild = new AbortController();
     stops.push(async () => abortBuild.abort());
-    const { bundles, patchLine } = await buildBundles(abortBuild.signal);
-    console.log(patchLine);
+    const bundles = await buildBundles(abortBuild.signal);
     const names: WorkerName[] = [...WORKER_NAMES, ...(options.ceilings ? CEILINGS : [])];
     await loadScript(redis);
+    // The Workers' endpoint: the REST server, or the delay proxy in front of it. The bench's own calls
+    // (SCRIPT LOAD, the command counts) go straight to it.
+    let endpoint = { url: redis.url, token: redis.token };
+    if (options.rttMs > 0) {
+      const proxy = await startDelayProxyThread(redis.url, options.rttMs);
+      stops.push(proxy.stop);
+      endpoint = { url: proxy.url, token: redis.token };
+      console.log(
+        `every call from the Workers to the REST endpoint goes through a proxy adding ${options.rttMs} ms to its round trip`,
+      );
+    }
 
     const checkUrls: Partial<Record<WorkerName, string>> = {};
     for (const name of names) {
       const worker: RunningWorker = await startWorker(
         name.replace(/\W+/g, "-"),
         bundles[name].script,
-        varsFor(name, redis),
+        varsFor(name, endpoint),
       );
       stops.push(() => worker.dispose());
       checkUrls[name] = worker.checkUrl;
@@ -58,12 +69,14 @@ async function main() {
 
     const { run, stop } = startLoadGenerator();
     stops.push(stop);
-    const budgetMs = BUDGET_PER_WORKER_MS * names.length;
+    const budgetMs = BUDGET_PER_WORKER_AND_WORKLOAD_MS * names.length * options.workloads.length;
     const table = await runRounds(checkUrls, run, stats, options, budgetMs);
 
     const gzip = Object.fromEntries(names.map((name) => [name, bundles[name].gzipBytes]));
-    for (const [w, workload] of WORKLOADS.entries()) {
-      const title = `\n${describeWorkload(workload)}: ${options.rounds} rounds, ${options.concurrency} connections`;
+    const rtt = options.rttMs > 0 ? `, ${options.rttMs} ms added to each round trip to Redis` : "";
+    for (const [w, name] of options.workloads.entries()) {
+      const workload = WORKLOADS[name];
+      const title = `\n${describeWorkload(workload)}: ${options.rounds} rounds, ${options.concurrency} connections${rtt}`;
       console.log(formatWorkloadTable(title, names, table[w] ?? [], gzip as Record<WorkerName, number>));
     }
     console.log(`\n${LEGEND}`);

@@ -22,8 +22,7 @@ export async function measureOutage(
   concurrency: number,
 ): Promise<string[]> {
   const refusing = `http://127.0.0.1:${await freePort()}`;
-  const workload = WORKLOADS[0];
-  if (workload === undefined) throw new Error("no workload");
+  const workload = WORKLOADS.spread;
   const lines: string[] = [];
   for (const [failMode, status] of [
     ["open", 200],

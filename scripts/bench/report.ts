@@ -38,7 +38,7 @@ const cells = (values: string[]) => values.map((value) => value.padStart(11)).jo
 export function formatJob(round: number, workload: string, worker: WorkerName, m: Measured): string {
   const errors = m.errors ? `  ${m.errors} errors, first: ${m.firstError}` : "";
   return (
-    `round ${round}  ${workload.padEnd(6)}  ${worker.padEnd(18)}  ${m.perSecond.toFixed(0).padStart(6)}/s` +
+    `round ${String(round).padStart(2)}  ${workload.padEnd(11)}  ${worker.padEnd(18)}  ${m.perSecond.toFixed(0).padStart(6)}/s` +
     `  p50 ${m.p50.toFixed(1).padStart(5)} ms  p99 ${m.p99.toFixed(1).padStart(6)} ms` +
     `  ${(m.commands / m.done).toFixed(2)} cmds  ${((100 * allowedOf(m)) / m.done).toFixed(1)}% allowed${errors}`
   );

@@ -13,7 +13,7 @@ import { WORKLOADS, type Workload } from "./workloads.ts";
 
 const WARM_UP = { requests: 2000, maxMs: 1500 };
 
-/** `table[w][round][worker]`: what each job measured, per workload (in WORKLOADS order). */
+/** `table[w][round][worker]`: what each job measured, per workload (in the order of `options.workloads`). */
 export type RoundsTable = Array<Array<Record<WorkerName, Measured>>>;
 
 /** Runs the warm-up and the rounds, printing one line per job; throws if any request failed. */
@@ -21,10 +21,11 @@ export async function runRounds(
   checkUrls: Partial<Record<WorkerName, string>>,
   run: (job: Job) => Promise<JobResult>,
   stats: RedisStats,
-  { requests, concurrency, rounds }: BenchOptions,
+  { requests, concurrency, rounds, workloads: names }: BenchOptions,
   budgetMs: number,
 ): Promise<RoundsTable> {
   const workers = Object.keys(checkUrls) as WorkerName[];
+  const workloads = names.map((name) => WORKLOADS[name]);
   const decide = (worker: WorkerName, workload: Workload, limits: { requests: number; maxMs: number }) =>
     run({
       url: checkUrls[worker] as string,
@@ -36,21 +37,21 @@ export async function runRounds(
     });
 
   console.log(`warm-up: up to ${WARM_UP.requests} requests per Worker and workload`);
-  for (const workload of WORKLOADS) {
+  for (const workload of workloads) {
     for (const worker of workers) {
       const result = await decide(worker, workload, WARM_UP);
       if (result.errors > 0) throw new Error(`warm-up of ${worker}: ${result.firstError}`);
     }
   }
 
-  const maxMs = Math.round(budgetMs / (rounds * WORKLOADS.length * workers.length));
+  const maxMs = Math.round(budgetMs / (rounds * workloads.length * workers.length));
   console.log(
     `${rounds} rounds, ${concurrency} connections, each job up to ${requests} requests or ${maxMs} ms`,
   );
-  const table: RoundsTable = WORKLOADS.map(() => []);
+  const table: RoundsTable = workloads.map(() => []);
   for (let round = 1; round <= rounds; round++) {
     const order = workers.map((_, i) => workers[(i + round - 1) % workers.length] as WorkerName);
-    for (const [w, workload] of WORKLOADS.entries()) {
+    for (const [w, workload] of workloads.entries()) {
       const row = {} as Record<WorkerName, Measured>;
       for (const worker of order) {
         await stats.reset();
@@ -58,7 +59,8 @@ export async function runRounds(
         const counts = await stats.read();
         row[worker] = { ...result, commands: totalCalls(counts) };
         console.log(formatJob(round, workload.name, worker, row[worker]));
-        // EVAL only follows a NOSCRIPT: for the peer, a sign that its SHA-1s were not patched right.
+        // EVAL only follows a NOSCRIPT: after the warm-up, a sign that a script was lost (for the peer,
+        // that the REST server no longer maps its flagged scripts' SHA-1s).
         if (counts.eval) console.log(`  ${worker} sent ${counts.eval} EVALs after NOSCRIPT`);
         if (result.errors > 0) throw new Error("requests failed (see above): no figures from this run.");
       }

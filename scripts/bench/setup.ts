@@ -5,10 +5,11 @@
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
+import { ROOMY_TIER } from "./bench-tiers.ts";
 import { type Bundle, buildPeer, buildThisWorker } from "./builds.ts";
-import type { Job, JobResult } from "./load.ts";
+import type { DelayProxyThreadData } from "./delay-proxy.ts";
+import type { Job, JobResult, LoadGeneratorThreadData } from "./load.ts";
 import type { WorkerName } from "./report.ts";
-import { patchUpstashRatelimit, SHEBANG } from "./upstash-patch.ts";
 import { deployedVars } from "./workers.ts";
 
 /** A REST endpoint's URL and token. */
@@ -17,30 +18,22 @@ interface Rest {
   token: string;
 }
 
-/** Every Worker's bundle, and the line that says how @upstash/ratelimit was patched. */
-export async function buildBundles(
-  signal: AbortSignal,
-): Promise<{ bundles: Record<WorkerName, Bundle>; patchLine: string }> {
-  const patch = patchUpstashRatelimit();
+/** Every Worker's bundle. */
+export async function buildBundles(signal: AbortSignal): Promise<Record<WorkerName, Bundle>> {
   const [ours, floor, upstash, floorAnswer, answerOnly] = await Promise.all([
-    buildThisWorker(signal),
+    buildThisWorker(signal, [ROOMY_TIER]),
     buildPeer("floor-worker.ts"),
-    buildPeer("upstash-worker.ts", [patch.plugin]),
+    buildPeer("upstash-worker.ts"),
     buildPeer("floor-answer-worker.ts"),
     buildPeer("answer-only-worker.ts"),
   ]);
-  const patchLine =
-    `@upstash/ratelimit ${patch.version}, patched in the bundle only: removed "${SHEBANG.trim()}" from ` +
-    `${patch.stripped} Lua scripts (stock Redis 7 rejects that flag) and replaced their ${patch.rehashed.length} ` +
-    "hard-coded SHA-1s with those of the shortened scripts.";
-  const bundles = {
+  return {
     "this Worker": ours,
     floor,
     "@upstash/ratelimit": upstash,
     "floor + answer": floorAnswer,
     "answer only": answerOnly,
   };
-  return { bundles, patchLine };
 }
 
 /** SCRIPT LOAD through the REST endpoint, so the floor's EVALSHA never meets NOSCRIPT. */
@@ -63,11 +56,28 @@ export function varsFor(name: WorkerName, rest: Rest, ours: Record<string, strin
 }
 
 /**
+ * The delay proxy (delay-proxy.ts) in a worker thread of its own, in front of `target`, adding `rttMs` to
+ * each round trip: on this thread its work would queue in front of the REST server's.
+ */
+export async function startDelayProxyThread(target: string, rttMs: number) {
+  const workerData: DelayProxyThreadData = { delayProxy: { target, rttMs } };
+  const thread = new Worker(new URL("./delay-proxy.ts", import.meta.url), { workerData });
+  const [url] = (await once(thread, "message")) as [string];
+  const stop = async () => {
+    const exited = once(thread, "exit");
+    thread.postMessage("close");
+    await exited;
+  };
+  return { url, stop };
+}
+
+/**
  * The load generator in its worker thread (load.ts: the REST server runs on this thread, and the client's
  * work must not queue in front of it), and how to run one job on it at a time.
  */
 export function startLoadGenerator() {
-  const thread = new Worker(new URL("./load.ts", import.meta.url));
+  const workerData: LoadGeneratorThreadData = { loadGenerator: true };
+  const thread = new Worker(new URL("./load.ts", import.meta.url), { workerData });
   const run = async (job: Job): Promise<JobResult> => {
     thread.postMessage(job);
     const [result] = (await once(thread, "message")) as [JobResult];

@@ -5,7 +5,7 @@
  * it is the ceiling for a denial the limiter settles alone (the "hot" workload): what the harness, the
  * body and the SPEC's headers cost before any limiting.
  */
-import { BENCH_TIERS } from "../workloads.ts";
+import { BENCH_TIERS } from "../bench-tiers.ts";
 import { specAnswer } from "./spec-answer.ts";
 
 const tiers = new Map(BENCH_TIERS.map((tier) => [tier.name, tier]));

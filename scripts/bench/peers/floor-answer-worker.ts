@@ -4,7 +4,7 @@
  * deadline, no retries, no cache. No limiter that asks Redis every time and answers as the SPEC says can
  * do less, so it is the ceiling for a decision that needs Redis (the "spread" workload).
  */
-import { BENCH_TIERS } from "../workloads.ts";
+import { BENCH_TIERS } from "../bench-tiers.ts";
 import { evalOnce, type FloorEnv } from "./floor-worker.ts";
 import { specAnswer } from "./spec-answer.ts";
 

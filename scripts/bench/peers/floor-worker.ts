@@ -3,17 +3,16 @@
  * token-bucket script per request, sent with plain fetch to the REST endpoint; no validation, no headers,
  * a minimal body. The bench loads the script once at setup (SCRIPT LOAD), so EVALSHA never meets NOSCRIPT.
  */
-import { config } from "../../../src/config/tiers.generated.ts";
-import type { Limit } from "../../../src/config/tiers.ts";
 import { limitsText } from "../../../src/limiter/script-reply.ts";
 import { TOKEN_BUCKET_SCRIPT } from "../../../src/limiter/token-bucket-script.ts";
+import { BENCH_TIERS } from "../bench-tiers.ts";
 
 export interface FloorEnv {
   UPSTASH_REDIS_REST_URL: string;
   UPSTASH_REDIS_REST_TOKEN: string;
 }
 
-const tiers: Record<string, { limits: readonly Limit[] }> = config.tiers;
+const tiers = new Map(BENCH_TIERS.map(({ name, limit, window }) => [name, [{ limit, window }]]));
 
 // Computed once per isolate: the SHA-1 of a constant never changes.
 let scriptSha: Promise<string> | undefined;
@@ -31,7 +30,7 @@ export interface FloorCall {
 /** The floor's whole work: the body read, one EVALSHA on `<keyPrefix>:<tier>:<identifier>`. */
 export async function evalOnce(request: Request, env: FloorEnv, keyPrefix: string): Promise<FloorCall> {
   const { identifier, tier: tierName } = (await request.json()) as { identifier: string; tier: string };
-  const tier = tiers[tierName] ?? { limits: [{ limit: 1, window: 1 }] };
+  const limits = tiers.get(tierName) ?? [{ limit: 1, window: 1 }];
   scriptSha ??= sha1Hex(TOKEN_BUCKET_SCRIPT);
   // The same KEYS and ARGV as the project's limiter: the Worker's clock, a call id, how long the
   // call is remembered, the tier's limits, one cost.
@@ -43,7 +42,7 @@ export async function evalOnce(request: Request, env: FloorEnv, keyPrefix: strin
     String(Date.now()),
     crypto.randomUUID().replaceAll("-", "").slice(0, 16),
     "2000",
-    limitsText(tier.limits),
+    limitsText(limits),
     "1",
   ];
   const response = await fetch(env.UPSTASH_REDIS_REST_URL, {

@@ -1,14 +1,15 @@
 /**
  * The peer: a Worker built on @upstash/ratelimit as its docs advise for Cloudflare. `tokenBucket` with the
- * same capacity and refill rate as config.yaml's tiers (one token every window/limit ms, so the refill is as
- * close to continuous as the algorithm allows), its ephemeral cache in a module-level Map so that it
+ * same capacity and refill rate as the bench's tiers, config.yaml's and the bench's own (one token every
+ * window/limit ms, so the refill is as close to continuous as the algorithm allows; exactly 1 ms for the
+ * bench's own tier), its ephemeral cache in a module-level Map so that it
  * outlives a request, analytics off, and a timeout equal to this project's default deadline. Like the floor,
- * it validates nothing and sets no rate-limit headers. The bench patches its Lua scripts at build time
- * (see ../upstash-patch.ts).
+ * it validates nothing and sets no rate-limit headers. It runs as published: the project's REST server
+ * accepts the `allow-key-locking` flag its scripts carry, as Upstash does.
  */
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis/cloudflare";
-import { BENCH_TIERS } from "../workloads.ts";
+import { BENCH_TIERS } from "../bench-tiers.ts";
 
 interface UpstashEnv {
   UPSTASH_REDIS_REST_URL: string;
