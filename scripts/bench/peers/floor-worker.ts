@@ -32,17 +32,25 @@ export async function evalOnce(request: Request, env: FloorEnv, keyPrefix: strin
   const { identifier, tier: tierName } = (await request.json()) as { identifier: string; tier: string };
   const limits = tiers.get(tierName) ?? [{ limit: 1, window: 1 }];
   scriptSha ??= sha1Hex(TOKEN_BUCKET_SCRIPT);
-  // The same KEYS and ARGV as the project's limiter: the Worker's clock, a call id, how long the
-  // call is remembered, the tier's limits, one cost.
+  // The same KEYS and ARGV as the project's limiter with leases off (token-bucket-script.ts): the
+  // bucket and the call's record, the Worker's clock, a first attempt, how long the record is kept,
+  // the tier's limits, no lease to settle or give back (0, 0, at 0), none wanted, its horizon, one cost.
+  const callId = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
   const command = [
     "EVALSHA",
     await scriptSha,
-    "1",
+    "2",
     `${keyPrefix}:${tierName}:${identifier}`,
+    `${keyPrefix}/call/${callId}`,
     String(Date.now()),
-    crypto.randomUUID().replaceAll("-", "").slice(0, 16),
+    "0",
     "2000",
     limitsText(limits),
+    "0",
+    "0",
+    "0",
+    "0",
+    "4000",
     "1",
   ];
   const response = await fetch(env.UPSTASH_REDIS_REST_URL, {
