@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import type { ValidationIssue as DomainValidationIssue } from "../limiter/check-input.ts";
-import type { Decision } from "../limiter/decision.ts";
+import type { limitedBody } from "./answers.ts";
 
 /*
  * The shapes of the Worker's answers, for the OpenAPI document (built at build time by
@@ -116,9 +116,10 @@ export const UnhealthyResponseSchema = z
   .check(z.meta({ title: "Unhealthy" }));
 
 // Compile-time ties between the documented shapes and the code's own types: drift fails the type check.
+// (`AllowedResponse` is itself the type of the body answers.ts builds.)
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type LimitedDetail = LimitedResponse["detail"];
-// `policies` go to the rate-limit headers and `cached` to the metrics, never into a body.
-true satisfies Same<Omit<Decision, "policies" | "cached">, AllowedResponse>;
 true satisfies Same<ValidationIssue, DomainValidationIssue>;
-true satisfies LimitedDetail extends Pick<Decision, keyof LimitedDetail> ? true : false;
+type LimitedDetail = LimitedResponse["detail"];
+type LimitedBodyDetail = ReturnType<typeof limitedBody>["detail"];
+true satisfies Same<keyof LimitedDetail, keyof LimitedBodyDetail>;
+true satisfies LimitedDetail extends LimitedBodyDetail ? true : false;
