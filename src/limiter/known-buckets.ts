@@ -170,11 +170,6 @@ export class KnownBuckets {
     this.#entries.delete(key);
   }
 
-  /** How many buckets are remembered. */
-  get size(): number {
-    return this.#entries.size;
-  }
-
   /** Redis's buckets with this isolate's unspent lease and `extra` tokens back in them. */
   #withLease(known: Known, redis: BucketState, extra: number): BucketState {
     const back = known.lease + extra;
