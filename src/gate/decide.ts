@@ -12,7 +12,7 @@ import { type GateRequest, type GateResult, gateDecisionOf, gateErrorOf } from "
 export async function decide(
   env: object,
   request: GateRequest,
-  waitUntil: (promise: Promise<unknown>) => void = () => {},
+  waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<GateResult> {
   let services: Services | undefined;
   try {

@@ -15,7 +15,7 @@ export function rateLimitHeaders(
   nowMs: number,
 ): Record<string, string> {
   const { tokens_remaining: remaining, reset_at: resetAt } = figures;
-  if (remaining === null || resetAt === null || buckets === undefined || buckets.length === 0) return {};
+  if (remaining === null || resetAt === null || buckets === undefined) return {};
   const secondsUntil = (at: number) => Math.max(0, Math.ceil(at - nowMs / 1000));
   // One bucket keeps the tier's own name; several are told apart by their windows.
   const nameOf = (bucket: BucketFigures) =>
