@@ -1,7 +1,7 @@
 import type { Decision } from "./limiter/decision.ts";
 
 /** What became of one request, as the metrics count it. */
-export type Outcome =
+type Outcome =
   | "allowed"
   | "allowed-leased"
   | "denied"
@@ -12,7 +12,7 @@ export type Outcome =
   | "unavailable";
 
 /** The outcome of a decision; `undefined` means Redis could not answer and FAIL_MODE closed it (503). */
-export function outcomeOf(decision: Decision | undefined): Outcome {
+function outcomeOf(decision: Decision | undefined): Outcome {
   if (decision === undefined) return "unavailable";
   if (decision.decidedBy === "fail-open") return "degraded";
   if (decision.exempt) return "exempt";

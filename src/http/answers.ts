@@ -9,7 +9,7 @@ import type { AllowedResponse } from "./response-schemas.ts";
  */
 
 /** Seconds a client is asked to wait when the limiter itself is unavailable. */
-export const UNAVAILABLE_RETRY_AFTER_S = 1;
+const UNAVAILABLE_RETRY_AFTER_S = 1;
 
 /**
  * The original service's five figures, which every answer with a decision reports (the gate's RPC

@@ -79,7 +79,7 @@ export type LimitedResponse = z.infer<typeof LimitedResponseSchema>;
 export const ErrorResponseSchema = z.object({ detail: z.string() }).check(z.meta({ title: "Error" }));
 
 /** One entry of a 422 answer, in FastAPI's shape. */
-export const ValidationIssueSchema = z.object({
+const ValidationIssueSchema = z.object({
   loc: z
     .array(z.union([z.string(), z.int()]))
     .check(
