@@ -89,7 +89,7 @@ const ValidationIssueSchema = z.object({
   type: z.string().check(z.meta({ description: "pydantic's name for the problem.", example: "missing" })),
 });
 
-export type ValidationIssue = z.infer<typeof ValidationIssueSchema>;
+type ValidationIssue = z.infer<typeof ValidationIssueSchema>;
 
 /** 422: the body broke the request schema, in FastAPI's shape. */
 export const ValidationErrorResponseSchema = z
