@@ -30,6 +30,7 @@ export interface Decision {
   allowed: boolean;
   /** Whole seconds (at least 1) until `cost` tokens are there; null when allowed. */
   retryAfter: number | null;
+  /** Who decided it: Redis, this isolate on its own, or FAIL_MODE=open (see `DecidedBy`). */
   decidedBy: DecidedBy;
   /**
    * The capacity the answer reports: the most restrictive bucket's, or the tier's smallest when no
