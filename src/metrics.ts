@@ -1,9 +1,7 @@
-import type { CheckInput } from "./limiter/check-input.ts";
 import type { Decision } from "./limiter/decision.ts";
-import type { Limiter } from "./limiter/limiter.ts";
 
 /** What became of one request, as the metrics count it. */
-export type Outcome =
+type Outcome =
   | "allowed"
   | "allowed-leased"
   | "denied"
@@ -14,13 +12,14 @@ export type Outcome =
   | "unavailable";
 
 /** The outcome of a decision; `undefined` means Redis could not answer and FAIL_MODE closed it (503). */
-export function outcomeOf(decision: Decision | undefined): Outcome {
+function outcomeOf(decision: Decision | undefined): Outcome {
   if (decision === undefined) return "unavailable";
-  if (decision.degraded) return "degraded";
+  if (decision.decidedBy === "fail-open") return "degraded";
   if (decision.exempt) return "exempt";
-  if (decision.shadow) return decision.would_allow ? "allowed" : "shadow-denied";
-  if (decision.allowed) return decision.leased ? "allowed-leased" : "allowed";
-  return decision.cached ? "denied-cached" : "denied";
+  if (decision.shadow) return decision.shadow.wouldAllow ? "allowed" : "shadow-denied";
+  // Exemptions aside, an isolate alone admits only from its lease, and denies only what Redis would.
+  if (decision.decidedBy === "isolate") return decision.allowed ? "allowed-leased" : "denied-cached";
+  return decision.allowed ? "allowed" : "denied";
 }
 
 /** Records one data point per decision, when an Analytics Engine dataset is bound. */
@@ -52,28 +51,8 @@ export function createMetrics(dataset: AnalyticsEngineDataset, hashKey: string):
       dataset.writeDataPoint({
         indexes: [tier],
         blobs: [tier, outcomeOf(decision), digest],
-        doubles: [cost, decision?.tokens_remaining ?? -1],
+        doubles: [cost, decision?.mostRestrictive?.remaining ?? -1],
       });
     },
   };
-}
-
-/**
- * Asks the limiter, and hands the decision's data point (a 503's too) to `waitUntil` when metrics are
- * on: every adapter decides through this, so none can forget to count.
- */
-export async function checkCounted(
-  { limiter, metrics }: { limiter: Limiter; metrics?: Metrics },
-  input: CheckInput,
-  waitUntil: (promise: Promise<unknown>) => void,
-  nowMs = Date.now(),
-): Promise<Decision> {
-  const count = (decision: Decision | undefined) =>
-    metrics && waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, decision));
-  const decision = await limiter.check(input, { nowMs, waitUntil }).catch((error: unknown) => {
-    count(undefined);
-    throw error;
-  });
-  count(decision);
-  return decision;
 }

@@ -4,14 +4,13 @@ import { createOverrides, type Overrides } from "./limiter/overrides.ts";
 import { createRedisEndpoint } from "./limiter/redis-endpoint.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
-import { loadSettings, type Settings } from "./settings.ts";
+import { loadSettings } from "./settings.ts";
 
 /**
  * What a request needs from its environment, built once per `env` object: the isolate's one cache
- * of per-environment state (settings, Redis client, breaker, what it knows of each bucket, key digests).
+ * of per-environment state (Redis client, breaker, what it knows of each bucket, key digests).
  */
 export interface Services {
-  settings: Settings;
   log: Logger;
   limiter: Limiter;
   overrides: Overrides;
@@ -36,7 +35,6 @@ export function servicesFor(env: object): Services {
     const log = createLogger(settings.LOG_LEVEL);
     const endpoint = createRedisEndpoint(settings);
     services = {
-      settings,
       log,
       limiter: createLimiter(settings, log, { endpoint, prefix: KEY_PREFIX }),
       overrides: createOverrides(endpoint, KEY_PREFIX, settings),

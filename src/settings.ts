@@ -42,7 +42,7 @@ const keyList = z.pipe(
  * The Worker's environment, validated once per `env` object. Strings come from wrangler
  * `[vars]`, secrets and `.dev.vars`; the parsed type is what the rest of the code sees.
  */
-export const SettingsSchema = z
+const SettingsSchema = z
   .object({
     UPSTASH_REDIS_REST_URL: z
       .string({ error: "must be an http(s) URL" })

@@ -13,7 +13,7 @@ import { RespError, type RespValue } from "./resp.ts";
 export type ScriptFlagsMode = "upstash" | "strict";
 
 /** The flag only Upstash knows. */
-export const UPSTASH_ONLY_FLAG = "allow-key-locking";
+const UPSTASH_ONLY_FLAG = "allow-key-locking";
 
 /** Prepares each command before it goes to Redis; one per server, as it remembers scripts it rewrote. */
 export interface ScriptFlags {

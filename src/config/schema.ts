@@ -40,7 +40,7 @@ const TierFieldsSchema = z
  * `shadow` (decide and report, but let every request through), and `lease` (false: every request is
  * decided in Redis, none from a lease). Compiled to the one shape the Worker uses, `{ limits, mode, lease }`.
  */
-export const TierSchema = z.pipe(
+const TierSchema = z.pipe(
   TierFieldsSchema,
   z.transform(({ limit, window, limits, mode, lease }: z.output<typeof TierFieldsSchema>) => ({
     limits: limits ?? [{ limit: limit as number, window: window as number }],

@@ -1,6 +1,6 @@
+import { checkCounted } from "../check.ts";
 import { validateCheckInput } from "../limiter/check-input.ts";
 import { createLogger } from "../log.ts";
-import { checkCounted } from "../metrics.ts";
 import { type Services, servicesFor } from "../services.ts";
 import { type GateRequest, type GateResult, gateDecisionOf, gateErrorOf } from "./gate-result.ts";
 
@@ -12,7 +12,7 @@ import { type GateRequest, type GateResult, gateDecisionOf, gateErrorOf } from "
 export async function decide(
   env: object,
   request: GateRequest,
-  waitUntil: (promise: Promise<unknown>) => void = () => {},
+  waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<GateResult> {
   let services: Services | undefined;
   try {

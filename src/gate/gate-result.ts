@@ -1,4 +1,5 @@
 import type { NamedTier } from "../config/tiers.ts";
+import { checkBody } from "../http/answers.ts";
 import { InvalidInputError, type ValidationIssue } from "../limiter/check-input.ts";
 import { type Decision, UNAVAILABLE_DETAIL } from "../limiter/decision.ts";
 import { LimiterUnavailableError } from "../limiter/limiter.ts";
@@ -103,41 +104,25 @@ export interface GateLimiter {
 }
 
 /**
- * The decision as the gate returns it: the documented fields only, so nothing the limiter keeps for
- * itself (`cached`, say) crosses RPC.
+ * The decision as the gate returns it: `POST /check`'s body (answers.ts), then what a gate needs for
+ * the headers. Made of named fields only, so nothing the limiter keeps for itself (how it decided,
+ * say) crosses RPC.
  */
 export function gateDecisionOf(decision: Decision, tier: NamedTier): GateDecision {
-  const { allowed, tokens_remaining, reset_at, limit, retry_after } = decision;
-  const policies = decision.policies?.map(({ limit, window, remaining, resetAt }) => ({
-    limit,
-    window,
-    remaining,
-    resetAt,
-  }));
-  // The most restrictive bucket: the one whose figures the decision reports (its limit alone could
-  // be shared by buckets of other windows).
-  const binding = policies?.find(
-    (policy) =>
-      policy.limit === limit && policy.remaining === tokens_remaining && policy.resetAt === reset_at,
-  );
-  const window = binding?.window ?? tier.limits[0]?.window ?? 0;
+  const { mostRestrictive, buckets } = decision;
   const answer: GateDecision = {
-    allowed,
-    tokens_remaining,
-    reset_at,
-    limit,
-    retry_after,
+    ...checkBody(decision),
     tier: tier.name,
-    window,
+    window: mostRestrictive?.window ?? tier.limits[0]?.window ?? 0,
   };
-  if (decision.degraded) answer.degraded = true;
-  if (decision.exempt) answer.exempt = true;
-  if (decision.shadow) {
-    answer.shadow = true;
-    answer.would_allow = decision.would_allow === true;
-    answer.would_retry_after = decision.would_retry_after ?? null;
+  if (buckets.length > 0) {
+    answer.policies = buckets.map(({ limit, window, remaining, resetAt }) => ({
+      limit,
+      window,
+      remaining,
+      resetAt,
+    }));
   }
-  if (policies !== undefined) answer.policies = policies;
   return answer;
 }
 

@@ -124,7 +124,7 @@ export function rateLimit<E extends HonoEnv = HonoEnv>(
     if (!result.ok) return refusal(c, result.error, log);
 
     const { decision } = result;
-    const headers = rateLimitHeaders(decision, decision.tier, Date.now());
+    const headers = rateLimitHeaders(decision, decision.policies, decision.tier, Date.now());
     if (!decision.allowed) {
       return c.json(limitedBody(decision), 429, headers);
     }

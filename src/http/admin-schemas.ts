@@ -19,8 +19,6 @@ export const OverrideLimitsSchema = z.strictObject({
 /** An exemption from any limit. */
 export const OverrideExemptSchema = z.strictObject({ exempt: z.literal(true) });
 
-export type OverrideRequest = z.infer<typeof OverrideLimitsSchema> | z.infer<typeof OverrideExemptSchema>;
-
 /**
  * The schema a body of `PUT /admin/overrides/{tier}/{identifier}` is held to: an exemption when it
  * says `exempt`, otherwise the identifier's own limits on that tier, in place of the tier's. (Chosen

@@ -3,7 +3,7 @@ import type { Logger } from "../log.ts";
 import { readBodyText } from "./read-body.ts";
 
 /** The largest body `POST /check` reads: a valid one is a few hundred bytes at most. */
-export const MAX_BODY_BYTES = 4096;
+const MAX_BODY_BYTES = 4096;
 
 /**
  * Reads and validates the body of `POST /check`. Like FastAPI, a body without a content type

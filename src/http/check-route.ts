@@ -1,7 +1,6 @@
-import type { Decision } from "../limiter/decision.ts";
-import { checkCounted } from "../metrics.ts";
+import { checkCounted } from "../check.ts";
 import { type Services, servicesFor } from "../services.ts";
-import { limitedBody } from "./answers.ts";
+import { checkBody, limitedBody } from "./answers.ts";
 import { requireApiKey } from "./api-keys.ts";
 import { readCheckRequest } from "./check-request.ts";
 import { errorResponse } from "./errors.ts";
@@ -30,13 +29,9 @@ async function decide(request: Request, services: Services, ctx: WaitUntil) {
   const input = await readCheckRequest(request, services.log);
   const nowMs = Date.now();
   const decision = await checkCounted(services, input, (point) => ctx.waitUntil(point), nowMs);
-  const headers = rateLimitHeaders(decision, input.tier.name, nowMs);
+  const body = checkBody(decision);
+  const headers = rateLimitHeaders(body, decision.buckets, input.tier.name, nowMs);
   headers["content-type"] = "application/json";
-  if (decision.allowed) return new Response(JSON.stringify(bodyOf(decision)), { status: 200, headers });
-  return new Response(JSON.stringify(limitedBody(decision)), { status: 429, headers });
-}
-
-/** The decision as the HTTP body shows it: the per-bucket detail is in the headers, `cached` and `leased` in the metrics. */
-function bodyOf({ policies: _inHeaders, cached: _forMetrics, leased: _alsoForMetrics, ...body }: Decision) {
-  return body;
+  if (body.allowed) return new Response(JSON.stringify(body), { status: 200, headers });
+  return new Response(JSON.stringify(limitedBody(body)), { status: 429, headers });
 }

@@ -1,30 +1,32 @@
-import type { Decision, PolicyState } from "../limiter/decision.ts";
+import type { BucketFigures } from "../limiter/decision.ts";
+import type { CheckFigures } from "./answers.ts";
 
 /**
- * The rate-limit headers of a decision: the IETF pair (draft-ietf-httpapi-ratelimit-headers-10),
+ * The rate-limit headers of an answer: the IETF pair (draft-ietf-httpapi-ratelimit-headers-10),
  * one item per bucket of the tier, and the older `RateLimit-Limit/-Remaining/-Reset` triple most
- * clients and proxies still read, for the most restrictive bucket; plus `Retry-After` on a denial.
- * A degraded or exempt decision knows no bucket, so it gets none. Never the identifier: headers
- * are logged by proxies.
+ * clients and proxies still read, for the most restrictive bucket (the one the answer's figures
+ * report); plus `Retry-After` on a denial. An answer that read no bucket (degraded, exempt) gets
+ * none. Never the identifier: headers are logged by proxies.
  */
 export function rateLimitHeaders(
-  decision: Decision,
+  figures: CheckFigures,
+  buckets: readonly BucketFigures[] | undefined,
   tierName: string,
   nowMs: number,
 ): Record<string, string> {
-  const { policies } = decision;
-  if (decision.tokens_remaining === null || decision.reset_at === null || policies === undefined) return {};
-  const secondsUntil = (resetAt: number) => Math.max(0, Math.ceil(resetAt - nowMs / 1000));
+  const { tokens_remaining: remaining, reset_at: resetAt } = figures;
+  if (remaining === null || resetAt === null || buckets === undefined) return {};
+  const secondsUntil = (at: number) => Math.max(0, Math.ceil(at - nowMs / 1000));
   // One bucket keeps the tier's own name; several are told apart by their windows.
-  const nameOf = (policy: PolicyState) =>
-    policies.length === 1 ? tierName : `${tierName}-${policy.window}s`;
+  const nameOf = (bucket: BucketFigures) =>
+    buckets.length === 1 ? tierName : `${tierName}-${bucket.window}s`;
   const headers: Record<string, string> = {
-    "RateLimit-Policy": policies.map((p) => `"${nameOf(p)}";q=${p.limit};w=${p.window}`).join(", "),
-    RateLimit: policies.map((p) => `"${nameOf(p)}";r=${p.remaining};t=${secondsUntil(p.resetAt)}`).join(", "),
-    "RateLimit-Limit": String(decision.limit),
-    "RateLimit-Remaining": String(decision.tokens_remaining),
-    "RateLimit-Reset": String(secondsUntil(decision.reset_at)),
+    "RateLimit-Policy": buckets.map((b) => `"${nameOf(b)}";q=${b.limit};w=${b.window}`).join(", "),
+    RateLimit: buckets.map((b) => `"${nameOf(b)}";r=${b.remaining};t=${secondsUntil(b.resetAt)}`).join(", "),
+    "RateLimit-Limit": String(figures.limit),
+    "RateLimit-Remaining": String(remaining),
+    "RateLimit-Reset": String(secondsUntil(resetAt)),
   };
-  if (decision.retry_after !== null) headers["Retry-After"] = String(decision.retry_after);
+  if (figures.retry_after !== null) headers["Retry-After"] = String(figures.retry_after);
   return headers;
 }

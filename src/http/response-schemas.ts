@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import type { ValidationIssue as DomainValidationIssue } from "../limiter/check-input.ts";
-import type { Decision } from "../limiter/decision.ts";
+import type { limitedBody } from "./answers.ts";
 
 /*
  * The shapes of the Worker's answers, for the OpenAPI document (built at build time by
@@ -79,7 +79,7 @@ export type LimitedResponse = z.infer<typeof LimitedResponseSchema>;
 export const ErrorResponseSchema = z.object({ detail: z.string() }).check(z.meta({ title: "Error" }));
 
 /** One entry of a 422 answer, in FastAPI's shape. */
-export const ValidationIssueSchema = z.object({
+const ValidationIssueSchema = z.object({
   loc: z
     .array(z.union([z.string(), z.int()]))
     .check(
@@ -89,7 +89,7 @@ export const ValidationIssueSchema = z.object({
   type: z.string().check(z.meta({ description: "pydantic's name for the problem.", example: "missing" })),
 });
 
-export type ValidationIssue = z.infer<typeof ValidationIssueSchema>;
+type ValidationIssue = z.infer<typeof ValidationIssueSchema>;
 
 /** 422: the body broke the request schema, in FastAPI's shape. */
 export const ValidationErrorResponseSchema = z
@@ -116,9 +116,10 @@ export const UnhealthyResponseSchema = z
   .check(z.meta({ title: "Unhealthy" }));
 
 // Compile-time ties between the documented shapes and the code's own types: drift fails the type check.
+// (`AllowedResponse` is itself the type of the body answers.ts builds.)
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type LimitedDetail = LimitedResponse["detail"];
-// `policies` go to the rate-limit headers and `cached` to the metrics, never into a body.
-true satisfies Same<Omit<Decision, "policies" | "cached">, AllowedResponse>;
 true satisfies Same<ValidationIssue, DomainValidationIssue>;
-true satisfies LimitedDetail extends Pick<Decision, keyof LimitedDetail> ? true : false;
+type LimitedDetail = LimitedResponse["detail"];
+type LimitedBodyDetail = ReturnType<typeof limitedBody>["detail"];
+true satisfies Same<keyof LimitedDetail, keyof LimitedBodyDetail>;
+true satisfies LimitedDetail extends LimitedBodyDetail ? true : false;

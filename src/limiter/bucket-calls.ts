@@ -99,9 +99,9 @@ export function bucketCalls(
     const capacity = Math.min(...outcome.state.limits.map(({ limit }) => limit));
     const decided = outcome.decisions.map(({ allowed, after }, i): Decision | Error => {
       const cost = costs[i] as number;
-      if (after.limits.length === 0) return exemptDecision(maxCost(tier));
+      if (after.limits.length === 0) return exemptDecision(maxCost(tier), "redis");
       if (cost > capacity) return tooCostly(capacity);
-      return decisionFrom(allowed, after, cost, (asked[i] as BucketRequest).nowMs);
+      return decisionFrom(allowed, after, cost, (asked[i] as BucketRequest).nowMs, "redis");
     });
     return answers.map((answer, i) =>
       requests[i]?.cost === undefined || answer !== undefined ? answer : decided.shift(),

@@ -98,17 +98,14 @@ export class KnownBuckets {
       known.requests += 1;
       known.tokens += cost;
     }
-    if (nowMs < known.exemptUntil) return exemptDecision(maxCost(tier));
+    if (nowMs < known.exemptUntil) return exemptDecision(maxCost(tier), "isolate");
     const { redis } = known;
     if (redis === undefined) return undefined;
     const atMs = Math.max(redis.timeMs, nowMs);
     if (nowMs < known.leaseUntil && cost <= known.lease) {
       const tokens = refilledAt(this.#withLease(known, redis, 0), atMs).map((count) => count - cost);
       known.lease -= cost;
-      return {
-        ...decisionFrom(true, { limits: redis.limits, tokens, timeMs: atMs }, cost, nowMs),
-        leased: true,
-      };
+      return decisionFrom(true, { limits: redis.limits, tokens, timeMs: atMs }, cost, nowMs, "isolate");
     }
     if (nowMs - known.repliedAt > DENY_CACHE_MAX_AGE_MS) return undefined;
     const capacity = Math.min(...redis.limits.map(({ limit }) => limit));
@@ -116,10 +113,13 @@ export class KnownBuckets {
     const bounds = refilledAt(this.#withLease(known, redis, known.others), atMs);
     const fits = bounds.every((bound, i) => bound + ROUNDING_SLACK * (redis.limits[i]?.limit ?? 0) >= cost);
     if (fits) return undefined;
-    return {
-      ...decisionFrom(false, { limits: redis.limits, tokens: bounds, timeMs: atMs }, cost, nowMs),
-      cached: true,
-    };
+    return decisionFrom(
+      false,
+      { limits: redis.limits, tokens: bounds, timeMs: atMs },
+      cost,
+      nowMs,
+      "isolate",
+    );
   }
 
   /**
@@ -171,11 +171,6 @@ export class KnownBuckets {
   /** Forgets what it knew of `key`, its lease included, e.g. after an operator changed it. */
   forget(key: string): void {
     this.#entries.delete(key);
-  }
-
-  /** How many buckets are remembered. */
-  get size(): number {
-    return this.#entries.size;
   }
 
   /** Redis's buckets with this isolate's unspent lease and `extra` tokens back in them. */

@@ -1,7 +1,7 @@
 import type { Limit, NamedTier } from "../config/tiers.ts";
 import type { Settings } from "../settings.ts";
 import { withDeadline } from "./deadline.ts";
-import { decisionFrom } from "./decision.ts";
+import { bucketFigures } from "./decision.ts";
 import { isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
 import { limitsText, parseLimits, refilledAt } from "./script-reply.ts";
 import { bucketKey } from "./token-bucket-script.ts";
@@ -109,11 +109,8 @@ export function createOverrides(endpoint: RedisEndpoint, prefix: string, setting
       const field = (windowMs: number) => (limits.length === 1 ? "tokens" : `tokens:${windowMs}`);
       const stored = limits.map(({ limit, windowMs }) => Number(hash[field(windowMs)] ?? limit));
       const tokens = refilledAt({ limits, tokens: stored, timeMs: storedAt ?? nowMs }, nowMs);
-      const policies =
-        limits.length === 0
-          ? []
-          : (decisionFrom(true, { limits, tokens, timeMs: nowMs }, 0, nowMs).policies ?? []);
-      const buckets = policies.map(({ limit, window, remaining, resetAt }, i) => ({
+      const figures = bucketFigures({ limits, tokens, timeMs: nowMs });
+      const buckets = figures.map(({ limit, window, remaining, resetAt }, i) => ({
         limit,
         window,
         tokens: tokens[i] as number,

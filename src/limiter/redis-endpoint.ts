@@ -9,7 +9,7 @@ import { TOKEN_BUCKET_SCRIPT, TOKEN_BUCKET_SCRIPT_UNFLAGGED } from "./token-buck
 const MAX_ERROR_TEXT = 200;
 
 /** An error answer from the REST endpoint. Its status says whether trying again can help. */
-export class EndpointError extends Error {
+class EndpointError extends Error {
   override name = "EndpointError";
   readonly status: number;
 
@@ -20,7 +20,7 @@ export class EndpointError extends Error {
 }
 
 /** The endpoint could not be reached, or the connection broke before its answer was read whole. */
-export class EndpointUnreachableError extends Error {
+class EndpointUnreachableError extends Error {
   override name = "EndpointUnreachableError";
 }
 

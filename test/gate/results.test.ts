@@ -40,7 +40,7 @@ describe.each(Object.entries(ways))("check() %s", (way, limiter) => {
   it("returns the documented fields only, not what the limiter keeps for itself", async () => {
     const identifier = unique("spent");
     await limiter.healthy.check({ identifier, cost: 100 });
-    // Denials of a bucket the isolate knows to be empty: the deny cache's, which the limiter marks `cached`.
+    // Denials of a bucket the isolate knows to be empty: decided by the isolate, which RPC never says.
     for (let i = 0; i < 2; i++) {
       const decision = decisionOf(await limiter.healthy.check({ identifier }));
       expect(decision.allowed).toBe(false);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decisionFrom, shadowed } from "../../src/limiter/decision.ts";
+import { decisionFrom, degradedDecision, shadowed } from "../../src/limiter/decision.ts";
 import { isTransient } from "../../src/limiter/redis-endpoint.ts";
 import {
   decodeReply,
@@ -104,41 +104,52 @@ describe("a decision's figures", () => {
   const one = parseLimits("10:10000");
 
   it("reports whole tokens left, the time the bucket is full, and whole seconds to wait", () => {
-    expect(decisionFrom(false, { limits: one, tokens: [0.5], timeMs: T0 }, 3, T0 + 200)).toMatchObject({
+    const denied = decisionFrom(false, { limits: one, tokens: [0.5], timeMs: T0 }, 3, T0 + 200, "redis");
+    expect(denied).toMatchObject({
       allowed: false,
-      tokens_remaining: 0,
-      reset_at: (T0 + 9500) / 1000,
+      retryAfter: 3,
       limit: 10,
-      retry_after: 3,
+      mostRestrictive: { remaining: 0, resetAt: (T0 + 9500) / 1000 },
     });
-    expect(decisionFrom(true, { limits: one, tokens: [9.25], timeMs: T0 }, 1, T0)).toMatchObject({
-      tokens_remaining: 9,
-      retry_after: null,
+    expect(decisionFrom(true, { limits: one, tokens: [9.25], timeMs: T0 }, 1, T0, "redis")).toMatchObject({
+      retryAfter: null,
+      mostRestrictive: { remaining: 9 },
     });
   });
 
   it("reports the most restrictive of several buckets, and every bucket for the headers", () => {
     const limits = parseLimits("1000:60000,20:1000");
-    const allowed = decisionFrom(true, { limits, tokens: [990, 5], timeMs: T0 }, 1, T0);
-    expect(allowed).toMatchObject({ tokens_remaining: 5, limit: 20 });
-    expect(allowed.policies).toEqual([
+    const allowed = decisionFrom(true, { limits, tokens: [990, 5], timeMs: T0 }, 1, T0, "redis");
+    expect(allowed).toMatchObject({ limit: 20, mostRestrictive: { remaining: 5, window: 1 } });
+    expect(allowed.buckets).toEqual([
       { limit: 1000, window: 60, remaining: 990, resetAt: (T0 + 600) / 1000 },
       { limit: 20, window: 1, remaining: 5, resetAt: (T0 + 750) / 1000 },
     ]);
     const slow = parseLimits("10:60000,20:1000");
-    const denied = decisionFrom(false, { limits: slow, tokens: [0, 0], timeMs: T0 }, 1, T0);
+    const denied = decisionFrom(false, { limits: slow, tokens: [0, 0], timeMs: T0 }, 1, T0, "redis");
     // The sustained bucket needs 6 s for a token; the burst bucket only 50 ms.
-    expect(denied).toMatchObject({ limit: 10, retry_after: 6, tokens_remaining: 0 });
+    expect(denied).toMatchObject({ limit: 10, retryAfter: 6, mostRestrictive: { remaining: 0, window: 60 } });
+  });
+
+  it("says who decided", () => {
+    const state = { limits: one, tokens: [5], timeMs: T0 };
+    expect(decisionFrom(true, state, 1, T0, "isolate").decidedBy).toBe("isolate");
+    expect(degradedDecision(10)).toEqual({
+      allowed: true,
+      retryAfter: null,
+      decidedBy: "fail-open",
+      limit: 10,
+      buckets: [],
+    });
   });
 
   it("lets a shadow tier's request through, with the decision it would have made", () => {
-    const denied = decisionFrom(false, { limits: one, tokens: [0], timeMs: T0 }, 1, T0);
+    const denied = decisionFrom(false, { limits: one, tokens: [0], timeMs: T0 }, 1, T0, "redis");
     expect(shadowed(denied)).toMatchObject({
       allowed: true,
-      retry_after: null,
-      shadow: true,
-      would_allow: false,
-      would_retry_after: 1,
+      retryAfter: null,
+      mostRestrictive: { remaining: 0 },
+      shadow: { wouldAllow: false, wouldRetryAfter: 1 },
     });
   });
 });

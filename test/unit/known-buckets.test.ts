@@ -48,13 +48,13 @@ describe("certain denials", () => {
     cache.learn("k", tier, state([0.5], T0), T0);
     expect(cache.deny("k", tier, 1, T0 + 400)).toMatchObject({
       allowed: false,
-      tokens_remaining: 0,
-      retry_after: 1,
+      retryAfter: 1,
+      mostRestrictive: { remaining: 0 },
     });
     expect(cache.deny("k", tier, 3, T0 + 1000)).toMatchObject({
       allowed: false,
-      tokens_remaining: 1,
-      retry_after: 2,
+      retryAfter: 2,
+      mostRestrictive: { remaining: 1 },
     });
   });
 
@@ -69,21 +69,21 @@ describe("certain denials", () => {
     const cache = new Known(LEASE_MS);
     cache.learn("k", tier, state([0], T0 + 5000), T0);
     // A caller 5 s behind the bucket's time waits from the bucket's time, as the script says.
+    const bucket = { limit: 10, window: 10, remaining: 0, resetAt: (T0 + 15_000) / 1000 };
     expect(cache.deny("k", tier, 1, T0)).toEqual({
       allowed: false,
-      tokens_remaining: 0,
-      reset_at: (T0 + 15_000) / 1000,
+      retryAfter: 6,
+      decidedBy: "isolate",
       limit: 10,
-      retry_after: 6,
-      policies: [{ limit: 10, window: 10, remaining: 0, resetAt: (T0 + 15_000) / 1000 }],
-      cached: true,
+      mostRestrictive: bucket,
+      buckets: [bucket],
     });
   });
 
   it("denies when any one of several buckets is short, reporting the one that waits longest", () => {
     const cache = new Known(LEASE_MS);
     cache.learn("k", burst, state([8, 0], T0, "10:10000,2:1000"), T0);
-    expect(cache.deny("k", burst, 1, T0 + 100)).toMatchObject({ allowed: false, limit: 2, retry_after: 1 });
+    expect(cache.deny("k", burst, 1, T0 + 100)).toMatchObject({ allowed: false, limit: 2, retryAfter: 1 });
     expect(cache.deny("k", burst, 1, T0 + 500)).toBeUndefined();
   });
 
@@ -112,7 +112,7 @@ describe("certain denials", () => {
     const cache = new Known(LEASE_MS);
     cache.learn("k", tier, state([0], T0), T0, { others: 5 });
     expect(cache.deny("k", tier, 5, T0)).toBeUndefined();
-    expect(cache.deny("k", tier, 6, T0)).toMatchObject({ allowed: false, tokens_remaining: 5 });
+    expect(cache.deny("k", tier, 6, T0)).toMatchObject({ allowed: false, mostRestrictive: { remaining: 5 } });
   });
 
   it("leaves to Redis a cost within float rounding of a large bucket's bound", () => {
@@ -138,8 +138,8 @@ describe("certain denials", () => {
     const cache = new Known(LEASE_MS, 3);
     for (const key of ["a", "b", "c"]) cache.learn(key, tier, state([0], T0), T0);
     expect(cache.deny("a", tier, 1, T0)).toBeDefined();
+    // A fourth bucket pushes out the one least recently used: "b", since "a" was just asked.
     cache.learn("d", tier, state([0], T0), T0);
-    expect(cache.size).toBe(3);
     expect(cache.deny("b", tier, 1, T0)).toBeUndefined();
     expect(cache.deny("a", tier, 1, T0)).toBeDefined();
   });
@@ -154,17 +154,23 @@ describe("leases", () => {
     // The call that took 5 tokens on lease after its own request left 99 (the lease still in them).
     known.learn("k", minute, state([99], T0, "100:60000"), T0, { lease: 5 });
     const granted = [1, 2, 3].map(() => known.answer("k", minute, 1, T0));
-    expect(granted.map((decision) => decision?.tokens_remaining)).toEqual([98, 97, 96]);
-    expect(granted.every((decision) => decision?.allowed && decision.leased)).toBe(true);
+    expect(granted.map((decision) => decision?.mostRestrictive?.remaining)).toEqual([98, 97, 96]);
+    expect(granted.every((decision) => decision?.allowed && decision.decidedBy === "isolate")).toBe(true);
     expect(known.answer("k", minute, 3, T0)).toBeUndefined();
-    expect(known.answer("k", minute, 2, T0)).toMatchObject({ allowed: true, tokens_remaining: 94 });
+    expect(known.answer("k", minute, 2, T0)).toMatchObject({
+      allowed: true,
+      mostRestrictive: { remaining: 94 },
+    });
     expect(known.answer("k", minute, 1, T0)).toBeUndefined();
   });
 
   it("stops granting LEASE_MS after the call that took the lease was sent, by the isolate's clock", () => {
     const known = new Known(LEASE_MS);
     known.learn("k", minute, full(T0), T0, { lease: 10 });
-    expect(known.answer("k", minute, 1, T0 + LEASE_MS - 1)).toMatchObject({ leased: true });
+    expect(known.answer("k", minute, 1, T0 + LEASE_MS - 1)).toMatchObject({
+      allowed: true,
+      decidedBy: "isolate",
+    });
     expect(known.answer("k", minute, 1, T0 + LEASE_MS)).toBeUndefined();
     expect(known.unspent("k", T0 + LEASE_MS)).toBe(9);
   });
@@ -204,7 +210,11 @@ describe("leases", () => {
   it("answers a busy exempt identifier's requests without Redis while its lease time lasts", () => {
     const known = new Known(LEASE_MS);
     known.learn("k", minute, { limits: [], tokens: [], timeMs: T0 }, T0, { lease: 5 });
-    expect(known.answer("k", minute, 50, T0 + 10)).toMatchObject({ allowed: true, exempt: true });
+    expect(known.answer("k", minute, 50, T0 + 10)).toMatchObject({
+      allowed: true,
+      exempt: true,
+      decidedBy: "isolate",
+    });
     expect(known.answer("k", minute, 50, T0 + LEASE_MS)).toBeUndefined();
   });
 

@@ -35,8 +35,8 @@ describe("token bucket", () => {
   it("refills continuously as time passes, keeping fractions", async () => {
     const { check } = limiterForTest();
     await check(10, T0);
-    expect((await check(0, T0 + 500)).tokens_remaining).toBe(0);
-    expect((await check(0, T0 + 1500)).tokens_remaining).toBe(1);
+    expect((await check(0, T0 + 500)).mostRestrictive?.remaining).toBe(0);
+    expect((await check(0, T0 + 1500)).mostRestrictive?.remaining).toBe(1);
     // 2.5 tokens are there at +2.5 s: two can be taken, leaving the half that made 3 whole at +3 s.
     expect((await check(2, T0 + 2500)).allowed).toBe(true);
     expect((await check(1, T0 + 2999)).allowed).toBe(false);
@@ -47,44 +47,43 @@ describe("token bucket", () => {
     const { check } = limiterForTest();
     await check(1, T0);
     const decision = await check(0, T0 + 3_600_000);
-    expect(decision.tokens_remaining).toBe(10);
-    expect(decision.reset_at).toBe((T0 + 3_600_000) / 1000);
+    expect(decision.mostRestrictive).toMatchObject({ remaining: 10, resetAt: (T0 + 3_600_000) / 1000 });
   });
 
   it("takes cost tokens at once", async () => {
     const { check } = limiterForTest();
-    expect(await check(7, T0)).toMatchObject({ allowed: true, tokens_remaining: 3 });
-    expect((await check(3, T0)).tokens_remaining).toBe(0);
+    expect(await check(7, T0)).toMatchObject({ allowed: true, mostRestrictive: { remaining: 3 } });
+    expect((await check(3, T0)).mostRestrictive?.remaining).toBe(0);
   });
 
   it("peeks without taking anything when cost is 0", async () => {
     const { check } = limiterForTest();
     await check(4, T0);
-    expect(await check(0, T0)).toMatchObject({ allowed: true, tokens_remaining: 6 });
-    expect(await check(0, T0)).toMatchObject({ allowed: true, tokens_remaining: 6 });
+    expect(await check(0, T0)).toMatchObject({ allowed: true, mostRestrictive: { remaining: 6 } });
+    expect(await check(0, T0)).toMatchObject({ allowed: true, mostRestrictive: { remaining: 6 } });
   });
 
   it("denies without consuming when cost exceeds what is left", async () => {
     const { check } = limiterForTest();
     await check(8, T0);
     const denied = await check(5, T0);
-    expect(denied).toMatchObject({ allowed: false, tokens_remaining: 2, retry_after: 3 });
-    expect(await check(2, T0)).toMatchObject({ allowed: true, tokens_remaining: 0 });
+    expect(denied).toMatchObject({ allowed: false, retryAfter: 3, mostRestrictive: { remaining: 2 } });
+    expect(await check(2, T0)).toMatchObject({ allowed: true, mostRestrictive: { remaining: 0 } });
   });
 
   it("gives retry_after as whole seconds until cost tokens are there, at least 1", async () => {
     const { check } = limiterForTest();
     await check(10, T0);
-    expect((await check(1, T0)).retry_after).toBe(1);
-    expect((await check(1, T0 + 900)).retry_after).toBe(1);
-    expect((await check(4, T0)).retry_after).toBe(4);
-    expect((await check(4, T0 + 100)).retry_after).toBe(4);
+    expect((await check(1, T0)).retryAfter).toBe(1);
+    expect((await check(1, T0 + 900)).retryAfter).toBe(1);
+    expect((await check(4, T0)).retryAfter).toBe(4);
+    expect((await check(4, T0 + 100)).retryAfter).toBe(4);
   });
 
   it("reports reset_at as the moment the bucket is full again, in seconds with ms precision", async () => {
     const { check } = limiterForTest();
     const decision = await check(3, T0 + 123);
-    expect(decision.reset_at).toBe((T0 + 123 + 3000) / 1000);
+    expect(decision.mostRestrictive?.resetAt).toBe((T0 + 123 + 3000) / 1000);
   });
 
   it("never lets a lagging clock take the bucket's time backwards", async () => {
@@ -92,8 +91,8 @@ describe("token bucket", () => {
     await check(10, T0 + 5000);
     // A caller whose clock is 5 s behind gets no refill for those 5 s, and waits from the bucket's time.
     const lagging = await check(1, T0);
-    expect(lagging).toMatchObject({ allowed: false, tokens_remaining: 0, retry_after: 6 });
-    expect(lagging.reset_at).toBe((T0 + 15_000) / 1000);
+    expect(lagging).toMatchObject({ allowed: false, retryAfter: 6 });
+    expect(lagging.mostRestrictive).toMatchObject({ remaining: 0, resetAt: (T0 + 15_000) / 1000 });
     expect((await check(1, T0 + 6000)).allowed).toBe(true);
   });
 
@@ -158,7 +157,7 @@ describe("limits lowered under a bucket (a config change, an isolate not yet red
     const { check, key } = limiterForTest(lowered);
     await redis().hset(key("caller"), { tokens: 80, ts: T0 + 5000 });
     const decision = await check(1, nowMs);
-    expect(decision).toMatchObject({ allowed: true, tokens_remaining: 49, limit: 50 });
+    expect(decision).toMatchObject({ allowed: true, limit: 50, mostRestrictive: { remaining: 49 } });
     expect(Number(await redis().hget(key("caller"), "tokens"))).toBe(49);
   });
 
@@ -172,8 +171,8 @@ describe("limits lowered under a bucket (a config change, an isolate not yet red
       const { check, key } = limiterForTest(burstLowered);
       await redis().hset(key("caller"), { "tokens:1000": 30, "tokens:60000": 800, ts: T0 + 5000 });
       const decision = await check(1, nowMs);
-      expect(decision).toMatchObject({ allowed: true, tokens_remaining: 9, limit: 10 });
-      expect(decision.policies?.map(({ remaining }) => remaining)).toEqual([9, 499]);
+      expect(decision).toMatchObject({ allowed: true, limit: 10, mostRestrictive: { remaining: 9 } });
+      expect(decision.buckets.map(({ remaining }) => remaining)).toEqual([9, 499]);
     },
   );
 
@@ -262,7 +261,7 @@ describe("a cost above what an override leaves the identifier", () => {
     const { check, key } = limiterForTest();
     await redis().hset(key("caller"), { override: "5:10000" });
     await expect(check(8, T0)).rejects.toThrow(InvalidInputError);
-    expect(await check(5, T0)).toMatchObject({ allowed: true, tokens_remaining: 0, limit: 5 });
+    expect(await check(5, T0)).toMatchObject({ allowed: true, limit: 5, mostRestrictive: { remaining: 0 } });
     // A cached answer says the same.
     await expect(check(8, T0 + 10)).rejects.toThrow(/less than or equal to 5/);
   });

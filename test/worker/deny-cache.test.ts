@@ -31,10 +31,10 @@ describe("the deny cache", () => {
     expect(calls).toEqual([]);
     expect(denied).toMatchObject({
       allowed: false,
-      tokens_remaining: 0,
-      reset_at: (T0 + 10_000) / 1000,
+      retryAfter: 3,
+      decidedBy: "isolate",
       limit: 10,
-      retry_after: 3,
+      mostRestrictive: { remaining: 0, resetAt: (T0 + 10_000) / 1000 },
     });
   });
 
@@ -84,7 +84,8 @@ describe("the deny cache", () => {
             { identifier: "p", tier: at, cost },
             { nowMs },
           );
-          if (!decision.cached) continue;
+          // Only the denials the isolate answered on its own, from what it knew.
+          if (decision.allowed || decision.decidedBy !== "isolate") continue;
           const redisSays = await oracle().check({ identifier: "p", tier: at, cost }, { nowMs });
           // Another isolate's clock ahead of this one's credits refill this one cannot count yet: a
           // cached denial may then come early, by at most that skew (README). Clocks that agree leave
@@ -103,8 +104,9 @@ describe("the deny cache", () => {
           }
           expect(redisSays.allowed, "a cached denial that Redis would allow").toBe(false);
           // A cached denial reports bounds: never fewer tokens, never a longer wait, than Redis.
-          expect(decision.tokens_remaining).toBeGreaterThanOrEqual(redisSays.tokens_remaining as number);
-          expect(decision.retry_after).toBeLessThanOrEqual(redisSays.retry_after as number);
+          const [bound, redisFigure] = [decision.mostRestrictive, redisSays.mostRestrictive];
+          expect(bound?.remaining).toBeGreaterThanOrEqual(redisFigure?.remaining as number);
+          expect(decision.retryAfter).toBeLessThanOrEqual(redisSays.retryAfter as number);
         }
       }),
       { numRuns: 40 },
@@ -117,7 +119,8 @@ describe("the deny cache", () => {
     const overrides = createOverrides(createRedisEndpoint(loadSettings(env)), prefix, loadSettings(env));
     await watcher.check({ identifier: "a", tier, cost: 10 }, { nowMs: T0 });
     expect(await watcher.check({ identifier: "a", tier, cost: 5 }, { nowMs: T0 })).toMatchObject({
-      cached: true,
+      allowed: false,
+      decidedBy: "isolate",
     });
     await overrides.reset(tier, "a");
     // Up to a second on: still the denial the isolate knew (Redis would now allow it).
@@ -142,7 +145,7 @@ describe("a burst on one bucket", () => {
       Array.from({ length: 500 }, () => limiter.check({ identifier: "burst", tier, cost: 1 }, { nowMs: T0 })),
     );
     expect(decisions.filter((d) => d.allowed)).toHaveLength(10);
-    expect(decisions.some((d) => d.degraded)).toBe(false);
+    expect(decisions.some((d) => d.decidedBy === "fail-open")).toBe(false);
     // The first request alone, then everything that queued meanwhile (at most 128 per call).
     expect(calls.length).toBeLessThanOrEqual(5);
   });

@@ -62,7 +62,7 @@ describe("leases", () => {
           for (const cost of costs) {
             pending.push(
               limiter.check({ identifier: "shared", tier, cost }, { nowMs }).then((decision) => {
-                expect(decision.degraded).toBeUndefined();
+                expect(decision.decidedBy).not.toBe("fail-open");
                 if (decision.allowed) granted.push({ at, cost });
               }),
             );
@@ -99,7 +99,7 @@ describe("leases", () => {
       Array.from({ length: 200 }, () => limiter.check({ identifier: "b", tier, cost: 1 }, { nowMs: T0 })),
     );
     expect(decisions.filter(({ allowed }) => allowed)).toHaveLength(C - 3);
-    expect(decisions.some(({ degraded }) => degraded)).toBe(false);
+    expect(decisions.some(({ decidedBy }) => decidedBy === "fail-open")).toBe(false);
   });
 
   it("answers the requests of a busy bucket from its lease, with no round trip, and the figures Redis would give", async () => {
@@ -117,8 +117,10 @@ describe("leases", () => {
     const leased = await limiter.check({ identifier: "hot", tier: big, cost: 1 }, { nowMs: T0 });
     expect(calls).toEqual([]);
     // The seed's sequence holds while one isolate uses the bucket: 999, 998, 997, then 996 from the lease.
-    expect([...first, leased].map((decision) => decision.tokens_remaining)).toEqual([999, 998, 997, 996]);
-    expect(leased).toMatchObject({ allowed: true, leased: true, limit: 1000 });
+    expect([...first, leased].map((decision) => decision.mostRestrictive?.remaining)).toEqual([
+      999, 998, 997, 996,
+    ]);
+    expect(leased).toMatchObject({ allowed: true, decidedBy: "isolate", limit: 1000 });
   });
 
   it("decides every request in Redis on a tier with `lease: false`", async () => {
