@@ -44,6 +44,7 @@ export function bucketCalls(
   const retention = String(settings.REDIS_TIMEOUT_MS + RECORD_SLACK_MS);
   // By then a lease's holder has given back what it did not use, or never will (script: `out`).
   const horizon = String(2 * settings.LEASE_MS + settings.REDIS_TIMEOUT_MS + RECORD_SLACK_MS);
+  const calls = callNames();
 
   return async function decideBatch(
     key: string,
@@ -64,7 +65,13 @@ export function bucketCalls(
 
     const terms = known.leaseFor(key, tier, nowMs, !giveBack);
     const costs = asked.map(({ cost }) => cost as number);
-    const keys = [key, recordKey(prefix, newCallId())];
+    const { caller, serial } = calls.next();
+    const lostRecord = terms.lost === undefined ? serial : terms.lost;
+    const keys = [
+      key,
+      recordKey(prefix, `${caller}-${serial}`),
+      recordKey(prefix, `${caller}-${lostRecord}`),
+    ];
     const fixed = [
       retention,
       limitsText(tier.limits),
@@ -73,6 +80,9 @@ export function bucketCalls(
       terms.ended,
       terms.wanted,
       horizon,
+      caller,
+      serial,
+      terms.lost ?? "",
       ...costs,
     ];
     let outcome: ReturnType<typeof decodeReply>;
@@ -86,6 +96,7 @@ export function bucketCalls(
         { deadlineAt: context.deadlineAt, retries: settings.REDIS_RETRIES, isRetryable: isTransient },
       );
     } catch (error) {
+      known.lose(key, tier, serial, terms, nowMs);
       // The endpoint answered (a 4xx, a Redis error) or our own code failed: Redis is not failing.
       if (isEndpointFailure(error)) breaker.failed(describeFailure(error));
       else breaker.succeeded();
@@ -118,16 +129,22 @@ function settle(answer: () => Decision | undefined): Decision | Error | undefine
   }
 }
 
-// 64 random bits for this isolate, then a counter: unique across isolates, and cheap per call. Made
-// at the first call: workerd allows no random values in a Worker's global scope.
-let isolateId: string | undefined;
-let calls = 0;
-
-/** Names one script call and its retries (its record's key). */
-function newCallId(): string {
-  isolateId ??= Array.from(crypto.getRandomValues(new Uint32Array(2)), (word) =>
-    word.toString(16).padStart(8, "0"),
-  ).join("");
-  calls += 1;
-  return `${isolateId}${calls.toString(16)}`;
+/**
+ * Names this limiter's calls: 64 random bits for the caller, unique across isolates, and a serial
+ * per call, the same on its retries (the script's records key on both). One caller per limiter, whose
+ * calls on a bucket go one at a time (batches.ts). The bits are drawn at the first call: workerd
+ * allows no random values in a Worker's global scope.
+ */
+function callNames() {
+  let caller: string | undefined;
+  let serial = 0;
+  return {
+    next() {
+      caller ??= Array.from(crypto.getRandomValues(new Uint32Array(2)), (word) =>
+        word.toString(16).padStart(8, "0"),
+      ).join("");
+      serial += 1;
+      return { caller, serial: serial.toString(16) };
+    },
+  };
 }

@@ -20,7 +20,7 @@ export const DENY_CACHE_MAX_AGE_MS = 1000;
 const ROUNDING_SLACK = 1e-9;
 
 /** Requests in a lease period from which a bucket counts as busy, and a lease pays for its call. */
-const BUSY_REQUESTS = 3;
+const BUSY_REQUESTS = 2;
 
 /** What an isolate knows of one bucket, and what it holds of it. */
 interface Known {
@@ -39,12 +39,23 @@ interface Known {
   leaseUntil: number;
   /** Until when an exemption may be answered without Redis (a busy exempt identifier). */
   exemptUntil: number;
+  /** This isolate's last call on the bucket when it got no reply: what the next call must name. */
+  lost?: LostCall;
   /** Requests and tokens asked this lease period and the one before, to size a lease. */
   periodStart: number;
   requests: number;
   tokens: number;
   lastTokens: number;
   lastRequests: number;
+}
+
+/** A call that got no reply: it may have run, and leased. */
+interface LostCall {
+  serial: string;
+  /** What it was to settle and give back, for the next call to carry while it still can. */
+  terms: LeaseTerms;
+  /** Callers' clock when it was asked. */
+  at: number;
 }
 
 /** What a call for a bucket settles, gives back and asks for, from `KnownBuckets.leaseFor`. */
@@ -57,6 +68,8 @@ export interface LeaseTerms {
   ended: number;
   /** Tokens asked on lease. */
   wanted: number;
+  /** This isolate's last call on the bucket, if it got no reply (the script looks it up). */
+  lost?: string;
 }
 
 /**
@@ -80,10 +93,13 @@ export interface LeaseTerms {
 export class KnownBuckets {
   readonly #entries = new Map<string, Known>();
   readonly #leaseMs: number;
+  readonly #recordMs: number;
   readonly #maxEntries: number;
 
-  constructor(leaseMs: number, maxEntries = KNOWN_BUCKETS) {
+  /** `recordMs`: how long the script surely keeps a call's record (its retention, less clock slack). */
+  constructor(leaseMs: number, recordMs: number, maxEntries = KNOWN_BUCKETS) {
     this.#leaseMs = leaseMs;
+    this.#recordMs = recordMs;
     this.#maxEntries = maxEntries;
   }
 
@@ -129,15 +145,33 @@ export class KnownBuckets {
    */
   leaseFor(key: string, tier: NamedTier, nowMs: number, renew = true): LeaseTerms {
     const known = this.#entry(key, tier, nowMs);
-    const settled = known.leased;
-    const returned = known.lease;
-    const ended = Math.min(known.leaseUntil, nowMs);
+    const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
+    const leases = renew && this.#leaseMs > 0 && tier.lease !== false && busy;
+    const wanted = leases ? Math.max(known.tokens, known.lastTokens) : 0;
+    const { lost } = known;
+    known.lost = undefined;
+    if (lost !== undefined) {
+      // Its lease lost with its reply has nothing granted yet; what it was to settle is carried again
+      // only while its record surely lasts, so that a call which did run is never settled twice.
+      const carried = nowMs - lost.at <= this.#recordMs ? lost.terms : { settled: 0, returned: 0, ended: 0 };
+      return { ...carried, wanted, lost: lost.serial };
+    }
+    const terms = {
+      settled: known.leased,
+      returned: known.lease,
+      ended: Math.min(known.leaseUntil, nowMs),
+      wanted,
+    };
     known.leased = 0;
     known.lease = 0;
     known.leaseUntil = 0;
-    const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
-    const leases = renew && this.#leaseMs > 0 && tier.lease !== false && busy;
-    return { settled, returned, ended, wanted: leases ? Math.max(known.tokens, known.lastTokens) : 0 };
+    return terms;
+  }
+
+  /** A call got no reply: it may have run, and leased. The next call names it (`leaseFor`). */
+  lose(key: string, tier: NamedTier, serial: string, terms: LeaseTerms, nowMs: number): void {
+    const known = this.#entry(key, tier, nowMs);
+    known.lost = { serial, terms, at: nowMs };
   }
 
   /**

@@ -73,7 +73,7 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
   const prefix = options.prefix ?? "ratelimit";
   const endpoint = options.endpoint ?? createRedisEndpoint(settings);
   const breaker = new CircuitBreaker(log);
-  const known = new KnownBuckets(settings.LEASE_MS);
+  const known = new KnownBuckets(settings.LEASE_MS, settings.REDIS_TIMEOUT_MS);
   const batches: Batches<BucketRequest, BucketAnswer> = new Batches(
     bucketCalls(endpoint, breaker, known, settings, prefix, giveBackAt),
     MAX_BATCH,

@@ -23,16 +23,25 @@
  * adds more than `out`, and `out` is dropped once every lease it counts is past `out_until` (a lease
  * whose holder died is then left to the refill).
  *
- * A call that writes also writes its outcome to KEYS[2], a key of its own that Redis expires after
- * `retention` ms; a retry of that call (same call id, so the same KEYS[2], same ARGV) finds it and
- * gets the first outcome again with the buckets as they are now, so a call whose reply was lost is
- * never charged twice, whatever other callers did meanwhile. A first attempt cannot have a record,
- * so it does not look.
+ * A call that writes leaves its outcome, `<serial>/<flags>/<lease>`, where a retry of it (same
+ * caller, serial and ARGV) finds it and gets the first outcome again with the buckets as they are
+ * now, so a call whose reply was lost is never charged twice, whatever other callers did meanwhile.
+ * One caller's calls on a bucket go one at a time, retries included (batches.ts), so its newest
+ * record can sit in the hash, in a field of its own (`c:<caller>`, with the one before it while
+ * fresh, for an attempt that arrives late) that only its own next call rewrites: no extra command.
+ * Where a record would not fit in that field (64 bytes, Redis's limit for a compact hash), or more
+ * than MAX_CALLERS other callers hold fresh fields, it goes instead to KEYS[2], a key of its own that
+ * Redis expires after `retention` ms. A first attempt cannot have a record, so it does not look.
  *
- * Redis commands: a denial or a peek, EVALSHA and HGETALL (a retry adds GET); a call that takes or
- * gives back tokens adds HSET, PEXPIRE (none under an override) and SET for its record, and HDEL when
- * the hash holds fields of an older layout. Upstash runs a script flagged `allow-key-locking` under
- * the locks of KEYS only, so it touches no other key.
+ * A call that gets no reply may still have run, and leased: the caller's next call on the bucket
+ * names it (`lost`, KEYS[3]), and its lease comes back, or, if it never ran, what it was to settle
+ * is settled then.
+ *
+ * Redis commands: a denial or a peek, EVALSHA and HGETALL (a retry, or a call after a lost one, whose
+ * record is not in the hash adds GET); a call that takes or gives back tokens adds HSET and PEXPIRE (none under an override),
+ * SET only when its record goes to KEYS[2], and HDEL when the hash holds fields of an older layout or
+ * more than MAX_CALLERS callers' fields. Upstash runs a script flagged `allow-key-locking` under the
+ * locks of KEYS only, so it touches no other key.
  *
  * Limits travel as `<capacity>:<window ms>` joined by ','; `exempt` means no limit at all.
  * Reply: { flags, tokens, ts, limits, lease, others, replayed }: `flags` has one character per cost,
@@ -44,8 +53,10 @@
  */
 const SCRIPT_BODY = `
 local key       = KEYS[1]            -- hash: tokens (one bucket) or tokens:<window ms> (several),
-                                     --   ts (ms of the last refill), out, out_until, override
-local record    = KEYS[2]            -- string: this call's outcome, '<flags>/<lease>', for its retries
+                                     --   ts (ms of the last refill), out, out_until, override,
+                                     --   c:<caller> ('<ts> <serial>/<flags>/<lease>[ <older one>]')
+local record    = KEYS[2]            -- string: this call's outcome, '<flags>/<lease>', when not in the hash
+local lostrec   = KEYS[3]            -- string: the record of this caller's lost call, if it has one
 local now       = tonumber(ARGV[1])  -- caller's clock, ms since the Unix epoch
 local retry     = ARGV[2] == '1'     -- '1' when an earlier attempt of this call may have run
 local retention = tonumber(ARGV[3])  -- ms the record is kept
@@ -55,7 +66,12 @@ local returned  = tonumber(ARGV[6])  -- of those, the tokens it did not grant, g
 local ended     = tonumber(ARGV[7])  -- caller's clock (ms) when that lease stopped granting
 local wanted    = tonumber(ARGV[8])  -- tokens this caller would lease after its requests
 local horizon   = tonumber(ARGV[9])  -- ms after a lease by which its holder has settled it
-local first     = 10                 -- ARGV[10..]: the cost of each request, in order; 0 peeks
+local caller    = ARGV[10]           -- the calling isolate's limiter ([0-9a-f]): one call at a time
+local serial    = ARGV[11]           -- this call's number among that caller's calls ([0-9a-f])
+local lost      = ARGV[12]           -- its last call on this bucket, which got no reply; '' if none
+local first     = 13                 -- ARGV[13..]: the cost of each request, in order; 0 peeks
+local MAX_CALLERS = 6                -- callers' record fields a hash keeps, so it stays under 1 KB
+local field     = 'c:' .. caller
 
 local hash = {}
 local flat = redis.call('HGETALL', key)
@@ -91,12 +107,32 @@ local function counts()
   return table.concat(texts, ',')
 end
 
-local done = retry and redis.call('GET', record)
+local done
+if retry then
+  done = string.match(' ' .. (hash[field] or ''), ' ' .. serial .. '/([01]*/%d+)')
+  done = done or redis.call('GET', record)
+end
 if done then
   local flags, lease = string.match(done, '^([01]*)/(%d+)$')
   lease = tonumber(lease)
   for _, bucket in ipairs(buckets) do bucket.tokens = bucket.tokens + lease end
   return { flags, counts(), ts, spec, lease, math.max(0, out - lease), 1 }
+end
+
+-- The caller's last call got no reply. If it ran, it settled what this call carries again, and the
+-- lease it took was never granted: all of it comes back (less the refill since it was taken). If it
+-- never ran, this call settles in its place.
+if lost ~= '' then
+  local mine = hash[field] or ''
+  local leased = string.match(' ' .. mine, ' ' .. lost .. '/[01]*/(%d+)')
+  local at = tonumber(string.match(mine, '^(%d+)'))
+  if not leased then
+    leased = string.match(redis.call('GET', lostrec) or '', '^[01]*/(%d+)$')
+    at = 0
+  end
+  if leased then
+    settled, returned, ended = tonumber(leased), tonumber(leased), at
+  end
 end
 
 settled = math.min(settled, out)
@@ -136,20 +172,41 @@ if lease > 0 then
 end
 
 if taken > 0 or lease > 0 or settled > 0 then
-  local fields = { 'ts', string.format('%d', ts), 'out', string.format('%d', out),
-                   'out_until', string.format('%d', out_until) }
+  local stamp = string.format('%d', ts)
+  local fields = { 'ts', stamp, 'out', string.format('%d', out), 'out_until', string.format('%d', out_until) }
   for _, bucket in ipairs(buckets) do
     fields[#fields + 1] = bucket.field
     fields[#fields + 1] = string.format('%.17g', bucket.tokens)
   end
-  redis.call('HSET', key, unpack(fields))
-  local stale = {}
-  for field in pairs(hash) do
-    if not known[field] then stale[#stale + 1] = field end
+  local entry = serial .. '/' .. flags .. '/' .. string.format('%d', lease)
+  local mine = stamp .. ' ' .. entry
+  local was, older = string.match(hash[field] or '', '^(%d+) ([^ ]+)')
+  if was and tonumber(was) + retention >= now and #mine + 1 + #older <= 64 then mine = mine .. ' ' .. older end
+  local fresh, stale, callers = 0, {}, 0
+  for name, text in pairs(hash) do
+    if string.sub(name, 1, 2) == 'c:' then
+      callers = callers + 1
+      local at = tonumber(string.match(text, '^(%d+)'))
+      if name ~= field and at and at + retention >= now then fresh = fresh + 1
+      elseif name ~= field then stale[#stale + 1] = name end
+    elseif not known[name] then
+      stale[#stale + 1] = name
+    end
   end
-  if #stale > 0 then redis.call('HDEL', key, unpack(stale)) end
+  if #mine <= 64 and (hash[field] or fresh < MAX_CALLERS) then
+    fields[#fields + 1] = field
+    fields[#fields + 1] = mine
+  else
+    redis.call('SET', record, flags .. '/' .. string.format('%d', lease), 'PX', retention)
+  end
+  redis.call('HSET', key, unpack(fields))
+  -- Callers' fields past their time go once there are too many; fields of an older layout at once.
+  local drop = {}
+  for _, name in ipairs(stale) do
+    if string.sub(name, 1, 2) ~= 'c:' or callers > MAX_CALLERS then drop[#drop + 1] = name end
+  end
+  if #drop > 0 then redis.call('HDEL', key, unpack(drop)) end
   if not hash.override then redis.call('PEXPIRE', key, 2 * longest) end
-  redis.call('SET', record, flags .. '/' .. string.format('%d', lease), 'PX', retention)
 end
 return { flags, before, ts, spec, lease, others, 0 }
 `;

@@ -19,6 +19,7 @@ const burst: NamedTier = {
 const T0 = 1_700_000_000_000;
 
 const LEASE_MS = 1000;
+const RECORD_MS = 1000;
 
 const state = (tokens: number[], timeMs: number, limits = "10:10000"): BucketState => ({
   limits: parseLimits(limits),
@@ -44,7 +45,7 @@ class Known extends KnownBuckets {
 
 describe("certain denials", () => {
   it("denies a cost above the bucket's tokens plus the refill since the reply", () => {
-    const cache = new Known(LEASE_MS);
+    const cache = new Known(LEASE_MS, RECORD_MS);
     cache.learn("k", tier, state([0.5], T0), T0);
     expect(cache.deny("k", tier, 1, T0 + 400)).toMatchObject({
       allowed: false,
@@ -59,14 +60,14 @@ describe("certain denials", () => {
   });
 
   it("leaves to Redis what the refill could already cover", () => {
-    const cache = new Known(LEASE_MS);
+    const cache = new Known(LEASE_MS, RECORD_MS);
     cache.learn("k", tier, state([0.5], T0), T0);
     expect(cache.deny("k", tier, 1, T0 + 500)).toBeUndefined();
     expect(cache.deny("k", tier, 0, T0)).toBeUndefined();
   });
 
   it("reports the same figures Redis would when nobody else touched the bucket", () => {
-    const cache = new Known(LEASE_MS);
+    const cache = new Known(LEASE_MS, RECORD_MS);
     cache.learn("k", tier, state([0], T0 + 5000), T0);
     // A caller 5 s behind the bucket's time waits from the bucket's time, as the script says.
     const bucket = { limit: 10, window: 10, remaining: 0, resetAt: (T0 + 15_000) / 1000 };
@@ -81,14 +82,14 @@ describe("certain denials", () => {
   });
 
   it("denies when any one of several buckets is short, reporting the one that waits longest", () => {
-    const cache = new Known(LEASE_MS);
+    const cache = new Known(LEASE_MS, RECORD_MS);
     cache.learn("k", burst, state([8, 0], T0, "10:10000,2:1000"), T0);
     expect(cache.deny("k", burst, 1, T0 + 100)).toMatchObject({ allowed: false, limit: 2, retryAfter: 1 });
     expect(cache.deny("k", burst, 1, T0 + 500)).toBeUndefined();
   });
 
   it("never uses an entry made under other tier settings", () => {
-    const cache = new Known(LEASE_MS);
+    const cache = new Known(LEASE_MS, RECORD_MS);
     cache.learn("k", tier, state([0], T0), T0);
     expect(cache.deny("k", { ...tier, limits: [{ limit: 20, window: 10 }] }, 1, T0)).toBeUndefined();
     // Nor afterwards under the first settings: the entry was made anew.
@@ -96,20 +97,20 @@ describe("certain denials", () => {
   });
 
   it("lets a reply settle denials for a bounded time only, so a raised limit shows soon", () => {
-    const cache = new Known(LEASE_MS);
+    const cache = new Known(LEASE_MS, RECORD_MS);
     cache.learn("k", tier, state([0], T0), T0);
     expect(cache.deny("k", tier, 10, T0 + DENY_CACHE_MAX_AGE_MS)).toBeDefined();
     expect(cache.deny("k", tier, 10, T0 + DENY_CACHE_MAX_AGE_MS + 1)).toBeUndefined();
   });
 
   it("leaves to Redis a bucket that could be full again", () => {
-    const cache = new Known(LEASE_MS);
+    const cache = new Known(LEASE_MS, RECORD_MS);
     cache.learn("k", tier, state([9.9], T0), T0);
     expect(cache.deny("k", tier, 10, T0 + 100)).toBeUndefined();
   });
 
   it("counts what others hold on lease as tokens that may come back", () => {
-    const cache = new Known(LEASE_MS);
+    const cache = new Known(LEASE_MS, RECORD_MS);
     cache.learn("k", tier, state([0], T0), T0, { others: 5 });
     expect(cache.deny("k", tier, 5, T0)).toBeUndefined();
     expect(cache.deny("k", tier, 6, T0)).toMatchObject({ allowed: false, mostRestrictive: { remaining: 5 } });
@@ -117,7 +118,7 @@ describe("certain denials", () => {
 
   it("leaves to Redis a cost within float rounding of a large bucket's bound", () => {
     const huge: NamedTier = { ...tier, limits: [{ limit: 1_000_000_000, window: 1_000_000 }] };
-    const cache = new Known(LEASE_MS);
+    const cache = new Known(LEASE_MS, RECORD_MS);
     // 1e9 tokens less 1e-5 of one: at this size, a float step is 1.2e-7, so about 84 writes'
     // rounding, well within what refills by several writers add up to in a second.
     cache.learn("k", huge, state([999_999_999.99999], T0, "1000000000:1000000000"), T0);
@@ -127,7 +128,7 @@ describe("certain denials", () => {
   });
 
   it("refuses a cost above what the identifier's own buckets can ever hold, as invalid input", () => {
-    const cache = new Known(LEASE_MS);
+    const cache = new Known(LEASE_MS, RECORD_MS);
     // An override of 5 tokens on a tier of 10: a cost of 6 could wait forever.
     cache.learn("k", tier, state([5], T0, "5:10000"), T0);
     expect(() => cache.answer("k", tier, 6, T0)).toThrow(InvalidInputError);
@@ -135,7 +136,7 @@ describe("certain denials", () => {
   });
 
   it("keeps at most its bound, dropping the least recently used", () => {
-    const cache = new Known(LEASE_MS, 3);
+    const cache = new Known(LEASE_MS, RECORD_MS, 3);
     for (const key of ["a", "b", "c"]) cache.learn(key, tier, state([0], T0), T0);
     expect(cache.deny("a", tier, 1, T0)).toBeDefined();
     // A fourth bucket pushes out the one least recently used: "b", since "a" was just asked.
@@ -150,7 +151,7 @@ describe("leases", () => {
   const full = (timeMs: number) => state([100], timeMs, "100:60000");
 
   it("grants from the lease at once, with the figures Redis would give a lone isolate", () => {
-    const known = new Known(LEASE_MS);
+    const known = new Known(LEASE_MS, RECORD_MS);
     // The call that took 5 tokens on lease after its own request left 99 (the lease still in them).
     known.learn("k", minute, state([99], T0, "100:60000"), T0, { lease: 5 });
     const granted = [1, 2, 3].map(() => known.answer("k", minute, 1, T0));
@@ -165,7 +166,7 @@ describe("leases", () => {
   });
 
   it("stops granting LEASE_MS after the call that took the lease was sent, by the isolate's clock", () => {
-    const known = new Known(LEASE_MS);
+    const known = new Known(LEASE_MS, RECORD_MS);
     known.learn("k", minute, full(T0), T0, { lease: 10 });
     expect(known.answer("k", minute, 1, T0 + LEASE_MS - 1)).toMatchObject({
       allowed: true,
@@ -176,7 +177,7 @@ describe("leases", () => {
   });
 
   it("gives back the unspent lease with the next call, and stops granting from it", () => {
-    const known = new Known(LEASE_MS);
+    const known = new Known(LEASE_MS, RECORD_MS);
     known.learn("k", minute, full(T0), T0, { lease: 10 });
     known.answer("k", minute, 4, T0);
     expect(known.leaseFor("k", minute, T0)).toMatchObject({ settled: 10, returned: 6 });
@@ -185,7 +186,7 @@ describe("leases", () => {
   });
 
   it("asks for a lease only on a busy bucket, sized by the tokens it was asked in a lease period", () => {
-    const known = new Known(LEASE_MS);
+    const known = new Known(LEASE_MS, RECORD_MS);
     known.answer("k", minute, 2, T0);
     expect(known.leaseFor("k", minute, T0).wanted).toBe(0);
     known.answer("k", minute, 2, T0 + 10);
@@ -201,14 +202,14 @@ describe("leases", () => {
       for (let i = 0; i < 5; i++) known.answer("k", at, 1, T0);
       return known;
     };
-    expect(busy(new Known(0), minute).leaseFor("k", minute, T0).wanted).toBe(0);
+    expect(busy(new Known(0, RECORD_MS), minute).leaseFor("k", minute, T0).wanted).toBe(0);
     const unleased = { ...minute, lease: false };
-    expect(busy(new Known(LEASE_MS), unleased).leaseFor("k", unleased, T0).wanted).toBe(0);
-    expect(busy(new Known(LEASE_MS), minute).leaseFor("k", minute, T0, false).wanted).toBe(0);
+    expect(busy(new Known(LEASE_MS, RECORD_MS), unleased).leaseFor("k", unleased, T0).wanted).toBe(0);
+    expect(busy(new Known(LEASE_MS, RECORD_MS), minute).leaseFor("k", minute, T0, false).wanted).toBe(0);
   });
 
   it("answers a busy exempt identifier's requests without Redis while its lease time lasts", () => {
-    const known = new Known(LEASE_MS);
+    const known = new Known(LEASE_MS, RECORD_MS);
     known.learn("k", minute, { limits: [], tokens: [], timeMs: T0 }, T0, { lease: 5 });
     expect(known.answer("k", minute, 50, T0 + 10)).toMatchObject({
       allowed: true,
@@ -219,10 +220,31 @@ describe("leases", () => {
   });
 
   it("forgets the lease with the bucket, as after an operator's change", () => {
-    const known = new Known(LEASE_MS);
+    const known = new Known(LEASE_MS, RECORD_MS);
     known.learn("k", minute, full(T0), T0, { lease: 10 });
     known.forget("k");
     expect(known.answer("k", minute, 1, T0)).toBeUndefined();
     expect(known.unspent("k", T0 + LEASE_MS)).toBe(0);
+  });
+
+  it("names a call that got no reply in the next call, carrying what it was to settle while its record lasts", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    known.learn("k", minute, full(T0), T0, { lease: 10 });
+    known.answer("k", minute, 4, T0);
+    const terms = known.leaseFor("k", minute, T0);
+    known.lose("k", minute, "7", terms, T0);
+    expect(known.leaseFor("k", minute, T0 + RECORD_MS)).toMatchObject({
+      settled: 10,
+      returned: 6,
+      lost: "7",
+    });
+    known.lose("k", minute, "8", terms, T0);
+    // Later, the record may be gone: naming it still brings its lease back, but settles nothing again.
+    expect(known.leaseFor("k", minute, T0 + RECORD_MS + 1)).toMatchObject({
+      settled: 0,
+      returned: 0,
+      lost: "8",
+    });
+    expect(known.leaseFor("k", minute, T0 + RECORD_MS + 2).lost).toBeUndefined();
   });
 });

@@ -24,6 +24,19 @@ function limiterForTest(at: NamedTier = tier) {
   };
 }
 
+/** A bucket's hash with its callers' record fields (`c:<caller>`) set apart under `c`. */
+function splitCallers(
+  hash: Record<string, unknown> | null,
+): Record<string, unknown> & { c: Record<string, unknown> } {
+  const c: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(hash ?? {})) {
+    if (field.startsWith("c:")) c[field] = value;
+    else rest[field] = value;
+  }
+  return { ...rest, c };
+}
+
 describe("token bucket", () => {
   it("admits exactly the capacity of N concurrent requests", async () => {
     const { check } = limiterForTest();
@@ -106,17 +119,15 @@ describe("token bucket", () => {
     expect(await redis().pttl(key("caller"))).toBeGreaterThan(19_000);
   });
 
-  it("keeps one small hash per bucket, and each call's outcome in a key of its own that expires", async () => {
+  it("keeps one small hash per bucket, the last call's outcome in its caller's own field", async () => {
     const { check, key, prefix } = limiterForTest();
     await check(3, T0);
-    expect(await redis().hgetall(key("caller"))).toEqual({ tokens: 7, ts: T0, out: 0, out_until: 0 });
-    // The call's record: one flag per request and the tokens it leased, kept for its retries only.
-    const [record, ...more] = await redis().keys(`${prefix}/call/*`);
-    expect(more).toEqual([]);
-    expect(await redis().get(String(record))).toBe("1/0");
-    const ttl = await redis().pttl(String(record));
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(Number(env.REDIS_TIMEOUT_MS) + 1000);
+    const { c, ...bucket } = splitCallers(await redis().hgetall<Record<string, unknown>>(key("caller")));
+    expect(bucket).toEqual({ tokens: 7, ts: T0, out: 0, out_until: 0 });
+    // The caller's record, for its retries: the bucket's time, then <serial>/<one flag per request>/<tokens leased>.
+    expect(Object.values(c)).toEqual([`${T0} 1/1/0`]);
+    expect(Object.keys(c)[0]).toMatch(/^c:[0-9a-f]{16}$/);
+    expect(await redis().keys(`${prefix}/call/*`)).toEqual([]);
   });
 
   it("writes nothing for a denial or a peek", async () => {
@@ -180,43 +191,67 @@ describe("limits lowered under a bucket (a config change, an isolate not yet red
     const { check, key } = limiterForTest();
     await redis().hset(key("caller"), { tokens: 5, ts: T0, calls: "x".repeat(2000), "tokens:5000": 3 });
     await check(1, T0);
-    expect(await redis().hgetall(key("caller"))).toEqual({ tokens: 4, ts: T0, out: 0, out_until: 0 });
+    const { c: _records, ...bucket } = splitCallers(
+      await redis().hgetall<Record<string, unknown>>(key("caller")),
+    );
+    expect(bucket).toEqual({ tokens: 4, ts: T0, out: 0, out_until: 0 });
   });
 });
 
 describe("a retried call", () => {
-  /** The script called as the limiter calls it, with a call id of the test's choosing. */
+  const ROOMY = "1000:100000";
+  /** The script called as the limiter calls it, by the caller and call of the test's choosing. */
   function scriptCall(prefix: string, identifier: string) {
     const bucket = `${prefix}:${tier.name}:${identifier}`;
     // Each element as text: the test client reads "1" back as a number.
-    return async (callId: string, retry: 0 | 1, costs: number[], nowMs = T0) =>
+    return async (caller: string, serial: string, retry: 0 | 1, costs: number[], nowMs = T0) =>
       (
         await redis().eval<string[], unknown[]>(
           TOKEN_BUCKET_SCRIPT,
-          [bucket, recordKey(prefix, callId)],
-          [nowMs, retry, 2000, "10:10000", 0, 0, 0, 0, 0, ...costs].map(String),
+          [bucket, recordKey(prefix, `${caller}-${serial}`), recordKey(prefix, `${caller}-${serial}`)],
+          [nowMs, retry, 2000, ROOMY, 0, 0, 0, 0, 0, caller, serial, "", ...costs].map(String),
         )
       ).map(String);
   }
 
-  it("gets its first answer, charged once, however many other calls wrote the bucket meanwhile", async () => {
+  it("gets its first answer, charged once, however many other callers wrote the bucket meanwhile", async () => {
     const prefix = unique("retry");
     const call = scriptCall(prefix, "caller");
-    const first = await call("a1", 0, [3]);
-    // 40 admissions by other calls, a token a second, each refilled by the second before it.
-    for (let i = 1; i <= 40; i++) await call(`other${i}`, 0, [1], T0 + i * 1000);
-    const retried = await call("a1", 1, [3]);
-    expect(first).toEqual(["1", "10", `${T0}`, "10:10000", "0", "0", "0"]);
+    const first = await call("a", "1", 0, [3]);
+    // 40 admissions by 40 other isolates within the retry's time: more than the hash keeps fields for.
+    for (let i = 1; i <= 40; i++) await call(`b${i}`, "1", 0, [1], T0 + i * 10);
+    const retried = await call("a", "1", 1, [3]);
+    expect(first).toEqual(["1", "1000", `${T0}`, ROOMY, "0", "0", "0"]);
     // The first outcome again, with the buckets as they are now: nothing taken a second time.
-    expect(retried).toEqual(["1", "7", `${T0 + 40_000}`, "10:10000", "0", "0", "1"]);
-    expect(Number(await redis().hget(`${prefix}:${tier.name}:caller`, "tokens"))).toBe(7);
+    // 1000 - 3 - 40 taken, + 4 refilled over the 400 ms (a token every 100 ms); the retry took nothing.
+    expect(retried[0]).toBe("1");
+    expect(Number(retried[1])).toBeCloseTo(961, 9);
+    expect(retried[6]).toBe("1");
+    const hash = (await redis().hgetall<Record<string, string>>(`${prefix}:${tier.name}:caller`)) ?? {};
+    expect(Number(hash.tokens)).toBeCloseTo(961, 9);
+    // The callers past the hash's few fields left their records in keys of their own, which expire.
+    expect(Object.keys(hash).filter((field) => field.startsWith("c:")).length).toBeLessThanOrEqual(7);
+    expect((await redis().keys(`${prefix}/call/*`)).length).toBeGreaterThan(0);
+  });
+
+  it("finds its record in its caller's own field, which only that caller's next call rewrites", async () => {
+    const prefix = unique("retry");
+    const call = scriptCall(prefix, "caller");
+    await call("a", "1", 0, [2]);
+    await call("b", "1", 0, [5]);
+    expect((await call("a", "1", 1, [2]))[6]).toBe("1");
+    // The caller's next call keeps the one before it while fresh: an attempt that arrives late replays.
+    await call("a", "2", 0, [1]);
+    expect((await call("a", "1", 1, [2]))[6]).toBe("1");
+    expect(await redis().keys(`${prefix}/call/*`)).toEqual([]);
+    expect(Number(await redis().hget(`${prefix}:${tier.name}:caller`, "tokens"))).toBe(992);
   });
 
   it("is decided afresh when its first attempt never ran", async () => {
     const prefix = unique("retry");
     const call = scriptCall(prefix, "caller");
-    expect(await call("lost", 1, [4])).toEqual(["1", "10", `${T0}`, "10:10000", "0", "0", "0"]);
-    expect(Number(await redis().hget(`${prefix}:${tier.name}:caller`, "tokens"))).toBe(6);
+    expect(await call("a", "1", 1, [4])).toEqual(["1", "1000", `${T0}`, ROOMY, "0", "0", "0"]);
+    expect(Number(await redis().hget(`${prefix}:${tier.name}:caller`, "tokens"))).toBe(996);
   });
 
   it("keeps a hot bucket's hash under 1 KB, whatever the load", async () => {
@@ -285,8 +320,22 @@ describe("a lease given back", () => {
       (
         await redis().eval<string[], unknown[]>(
           TOKEN_BUCKET_SCRIPT,
-          [bucket, recordKey(prefix, `c${++calls}`)],
-          [now, 0, 2000, SLOW, settled, returned, ended, wanted, 60_000, ...costs].map(String),
+          [bucket, recordKey(prefix, `c${++calls}`), recordKey(prefix, `c${calls}`)],
+          [
+            now,
+            0,
+            2000,
+            SLOW,
+            settled,
+            returned,
+            ended,
+            wanted,
+            60_000,
+            "caller",
+            String(calls),
+            "",
+            ...costs,
+          ].map(String),
         )
       ).map(String);
     const stored = async () => {
@@ -315,5 +364,61 @@ describe("a lease given back", () => {
     // Nothing is out now: a give-back adds nothing.
     await run(T0 + 11_000, 5, 5, T0 + 11_000, 0, []);
     expect((await stored()).tokens).toBe(6.1);
+  });
+});
+
+describe("a call whose reply was lost", () => {
+  const ROOMY = "1000:100000";
+  /** The script as caller "a" calls it: its serial, what it settles and wants, the lost call it names. */
+  function callerA(prefix: string) {
+    const bucket = `${prefix}:lost:caller`;
+    const run = async (
+      serial: string,
+      terms: { settled?: number; returned?: number; wanted?: number; lost?: string },
+    ) =>
+      (
+        await redis().eval<string[], unknown[]>(
+          TOKEN_BUCKET_SCRIPT,
+          [bucket, recordKey(prefix, `a-${serial}`), recordKey(prefix, `a-${terms.lost ?? serial}`)],
+          [
+            T0,
+            0,
+            2000,
+            ROOMY,
+            terms.settled ?? 0,
+            terms.returned ?? 0,
+            T0,
+            terms.wanted ?? 0,
+            60_000,
+            "a",
+            serial,
+            terms.lost ?? "",
+            1,
+          ].map(String),
+        )
+      ).map(String);
+    const stored = async () => {
+      const { tokens, out } = (await redis().hgetall<Record<string, number>>(bucket)) ?? {};
+      return { tokens: Number(tokens), out: Number(out) };
+    };
+    return { run, stored };
+  }
+
+  it("gives back the lease it took, whole, when the next call names it", async () => {
+    const { run, stored } = callerA(unique("lost"));
+    // Call 1 takes a token and leases 100: its reply never arrives, so the isolate never grants them.
+    await run("1", { wanted: 100 });
+    expect(await stored()).toEqual({ tokens: 899, out: 100 });
+    await run("2", { lost: "1" });
+    expect(await stored()).toEqual({ tokens: 998, out: 0 });
+  });
+
+  it("settles in its place what it was to settle, when it never ran", async () => {
+    const { run, stored } = callerA(unique("lost"));
+    await run("1", { wanted: 10 });
+    expect(await stored()).toEqual({ tokens: 989, out: 10 });
+    // Call 2 was to settle call 1's lease, 4 tokens unspent, but never reached Redis; call 3 carries it.
+    await run("3", { settled: 10, returned: 4, lost: "2" });
+    expect(await stored()).toEqual({ tokens: 992, out: 0 });
   });
 });

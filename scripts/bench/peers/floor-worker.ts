@@ -14,6 +14,11 @@ export interface FloorEnv {
 
 const tiers = new Map(BENCH_TIERS.map(({ name, limit, window }) => [name, [{ limit, window }]]));
 
+// This isolate as the script's caller, and its calls' serial: drawn at the first request (workerd
+// allows no random values in global scope).
+let caller: string | undefined;
+let serial = 0;
+
 // Computed once per isolate: the SHA-1 of a constant never changes.
 let scriptSha: Promise<string> | undefined;
 async function sha1Hex(text: string): Promise<string> {
@@ -33,15 +38,18 @@ export async function evalOnce(request: Request, env: FloorEnv, keyPrefix: strin
   const limits = tiers.get(tierName) ?? [{ limit: 1, window: 1 }];
   scriptSha ??= sha1Hex(TOKEN_BUCKET_SCRIPT);
   // The same KEYS and ARGV as the project's limiter with leases off (token-bucket-script.ts): the
-  // bucket and the call's record, the Worker's clock, a first attempt, how long the record is kept,
-  // the tier's limits, no lease to settle or give back (0, 0, at 0), none wanted, its horizon, one cost.
-  const callId = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+  // bucket and the call's record key, the Worker's clock, a first attempt, how long the record is
+  // kept, the tier's limits, no lease to settle or give back (0, 0, at 0), none wanted, its horizon,
+  // this isolate as the caller and the call's serial, no lost call, one cost.
+  caller ??= crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+  serial += 1;
   const command = [
     "EVALSHA",
     await scriptSha,
-    "2",
+    "3",
     `${keyPrefix}:${tierName}:${identifier}`,
-    `${keyPrefix}/call/${callId}`,
+    `${keyPrefix}/call/${caller}-${serial.toString(16)}`,
+    `${keyPrefix}/call/${caller}-${serial.toString(16)}`,
     String(Date.now()),
     "0",
     "2000",
@@ -51,6 +59,9 @@ export async function evalOnce(request: Request, env: FloorEnv, keyPrefix: strin
     "0",
     "0",
     "4000",
+    caller,
+    serial.toString(16),
+    "",
     "1",
   ];
   const response = await fetch(env.UPSTASH_REDIS_REST_URL, {
