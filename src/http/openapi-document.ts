@@ -96,7 +96,14 @@ export function buildOpenApiDocument() {
           summary: "May this request go ahead?",
           description:
             "Takes `cost` tokens from the bucket of `identifier` on `tier` when it has them; otherwise " +
-            "denies and takes nothing. Answers that reached a decision carry rate-limit headers.",
+            "denies and takes nothing. Answers that reached a decision carry rate-limit headers.\n\n" +
+            "On a bucket the Worker is busy on, it may answer without asking Redis: an admission from a " +
+            "lease (tokens it took out of the bucket for itself, granted until spent or `LEASE_MS` after it " +
+            "took them; other Workers cannot grant them, so the global limit holds), or a denial Redis would " +
+            "certainly give. A leased answer's `tokens_remaining`, `reset_at` and headers are the bucket's " +
+            "tokens with the lease's unspent tokens back in them: what Redis would say while one Worker " +
+            "uses the bucket, and lower while other Workers hold leases on it. `LEASE_MS=0`, or " +
+            "`lease: false` on a tier, decides every request in Redis.",
           // Optional: a bearer key is needed only when the API_KEYS secret is set.
           security: [{}, { bearerAuth: [] }],
           requestBody: {

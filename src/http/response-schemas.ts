@@ -14,11 +14,14 @@ const unixSeconds = "Unix time in seconds, millisecond precision, when the bucke
 export const AllowedResponseSchema = z
   .object({
     allowed: z.boolean().check(z.meta({ description: "Always true in a 200.", example: true })),
-    tokens_remaining: z
-      .nullable(z.int().check(z.minimum(0)))
-      .check(
-        z.meta({ description: "Whole tokens left after this request; null when degraded.", example: 99 }),
-      ),
+    tokens_remaining: z.nullable(z.int().check(z.minimum(0))).check(
+      z.meta({
+        description:
+          "Whole tokens left after this request (for an admission from a lease: the bucket's tokens " +
+          "with the lease's unspent tokens back in them); null when degraded or exempt.",
+        example: 99,
+      }),
+    ),
     reset_at: z
       .nullable(z.number())
       .check(z.meta({ description: `${unixSeconds} Null when degraded.`, example: 1700000000.6 })),

@@ -21,6 +21,7 @@ interface MediaType {
 }
 interface Operation {
   operationId: string;
+  description?: string;
   tags?: string[];
   security?: Record<string, string[]>[];
   requestBody?: { required: boolean; content: Record<string, MediaType> };
@@ -152,6 +153,13 @@ describe("GET /openapi.json", () => {
         expect([...declared.keys()], `${method} ${path}`).toContain(operation.tags?.[0]);
       }
     }
+  });
+
+  it("says how an answer may come without Redis: from a lease, or a certain denial", async () => {
+    const description = (await openApi()).paths["/check"]?.post?.description ?? "";
+    expect(description).toMatch(/lease/);
+    expect(description).toMatch(/LEASE_MS/);
+    expect(description).toMatch(/lease: false/);
   });
 
   it("declares the bearer key as optional, since it is needed only when API_KEYS is set", async () => {
