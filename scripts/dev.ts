@@ -17,6 +17,7 @@ const SETTINGS = [
   "LOG_LEVEL",
   "REDIS_TIMEOUT_MS",
   "REDIS_RETRIES",
+  "LEASE_MS",
   "API_KEYS",
   "ADMIN_API_KEYS",
 ] as const;

@@ -4,7 +4,7 @@
  * percent between rounds; instruction counts move by a few percent, so this settles what the timed bench
  * cannot, at the price of speed (workerd runs ~50 times slower) and of everything a count does not see
  * (waiting on Redis, cache misses). The counts include what every Worker pays alike: Miniflare's entry
- * Worker, workerd's HTTP, the body. See README.md here.
+ * Worker, workerd's HTTP, the body. See docs/benchmarks.md.
  *
  * Each Worker runs alone under valgrind: a warm-up, counters zeroed, the measured requests, counters
  * dumped. V8 compiles on its main thread (its background compilers lag under valgrind, which would leave

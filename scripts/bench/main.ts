@@ -5,7 +5,7 @@
  * SPEC says with no limiter's work); with --rtt, through a proxy that delays every round trip. Every
  * workload runs against every Worker in alternating rounds (A B C, B C A, C A B, ...), so the machine's
  * noise hits all alike, and the results are given as ratios, which carry over between machines better
- * than absolute figures. See README.md here.
+ * than absolute figures. See docs/benchmarks.md.
  */
 import { startLocalRedisRest } from "../local-redis.ts";
 import { BUDGET_PER_WORKER_AND_WORKLOAD_MS, parseOptions } from "./options.ts";
