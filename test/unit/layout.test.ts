@@ -18,7 +18,7 @@ function importsUnder(dir: string): Array<[string, string]> {
   return edges;
 }
 
-describe("the layout's rule (README, Development)", () => {
+describe('the layout\'s rule (README, "Local Redis and development")', () => {
   it("keeps the domain free of its callers: limiter/ and config/ import no adapter and no wiring", () => {
     const outward = [...importsUnder("limiter"), ...importsUnder("config")].filter(
       ([, target]) => /^(http|gate)\//.test(target) || /^(index|services|metrics|check)\.ts$/.test(target),
