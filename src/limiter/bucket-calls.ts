@@ -1,10 +1,11 @@
 import { maxCost, type NamedTier } from "../config/tiers.ts";
 import type { Settings } from "../settings.ts";
 import type { BatchContext } from "./batches.ts";
+import { costAbove } from "./check-input.ts";
 import { type CircuitBreaker, CircuitOpenError } from "./circuit-breaker.ts";
 import { DeadlineExceededError, withDeadline } from "./deadline.ts";
 import { type Decision, decisionFrom, exemptDecision } from "./decision.ts";
-import { type KnownBuckets, tooCostly } from "./known-buckets.ts";
+import type { KnownBuckets } from "./known-buckets.ts";
 import { describeFailure, isEndpointFailure, isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
 import { decodeReply, limitsText } from "./script-reply.ts";
 import { recordKey } from "./token-bucket-script.ts";
@@ -111,7 +112,7 @@ export function bucketCalls(
     const decided = outcome.decisions.map(({ allowed, after }, i): Decision | Error => {
       const cost = costs[i] as number;
       if (after.limits.length === 0) return exemptDecision(maxCost(tier), "redis");
-      if (cost > capacity) return tooCostly(capacity);
+      if (cost > capacity) return costAbove(capacity);
       return decisionFrom(allowed, after, cost, (asked[i] as BucketRequest).nowMs, "redis");
     });
     return answers.map((answer, i) =>

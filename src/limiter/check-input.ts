@@ -43,6 +43,19 @@ export const invalidInput = (issues: ValidationIssue[]) => new InvalidInputError
 /** Input that breaks the schema as a whole (not JSON, not an object, not UTF-8). */
 export const invalidBody = (msg: string, type: string) => invalidInput([{ loc: ["body"], msg, type }]);
 
+/**
+ * A cost above `capacity`: over the tier's limit, or over the smaller one an override leaves the
+ * identifier (known only from Redis's reply). No wait would let it through.
+ */
+export const costAbove = (capacity: number) =>
+  invalidInput([
+    {
+      loc: ["body", "cost"],
+      msg: `Input should be less than or equal to ${capacity}`,
+      type: "less_than_equal",
+    },
+  ]);
+
 /** Validates a parsed body, from HTTP or RPC alike, into what the limiter decides on. */
 export function validateCheckInput(body: unknown): CheckInput {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
@@ -60,13 +73,7 @@ export function validateCheckInput(body: unknown): CheckInput {
   const tier = resolveTier(tierName ?? undefined);
   if (tier === undefined) throw new InvalidInputError("unknown-tier", `Invalid tier: ${tierName}`);
   if (cost > maxCost(tier)) {
-    throw invalidInput([
-      {
-        loc: ["body", "cost"],
-        msg: `Input should be less than or equal to ${maxCost(tier)}`,
-        type: "less_than_equal",
-      },
-    ]);
+    throw costAbove(maxCost(tier));
   }
   return { identifier, tier, cost };
 }

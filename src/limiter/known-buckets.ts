@@ -1,5 +1,5 @@
 import { maxCost, type NamedTier } from "../config/tiers.ts";
-import { invalidInput } from "./check-input.ts";
+import { costAbove } from "./check-input.ts";
 import { type Decision, decisionFrom, exemptDecision } from "./decision.ts";
 import { type BucketState, type CallOutcome, limitsText, refilledAt } from "./script-reply.ts";
 
@@ -125,7 +125,7 @@ export class KnownBuckets {
     }
     if (nowMs - known.repliedAt > DENY_CACHE_MAX_AGE_MS) return undefined;
     const capacity = Math.min(...redis.limits.map(({ limit }) => limit));
-    if (cost > capacity) throw tooCostly(capacity);
+    if (cost > capacity) throw costAbove(capacity);
     const bounds = refilledAt(this.#withLease(known, redis, known.others), atMs);
     const fits = bounds.every((bound, i) => bound + ROUNDING_SLACK * (redis.limits[i]?.limit ?? 0) >= cost);
     if (fits) return undefined;
@@ -250,15 +250,4 @@ export class KnownBuckets {
     }
     return known;
   }
-}
-
-/** A cost above the smallest capacity of the identifier's buckets (its override's): never allowed. */
-export function tooCostly(capacity: number) {
-  return invalidInput([
-    {
-      loc: ["body", "cost"],
-      msg: `Input should be less than or equal to ${capacity}`,
-      type: "less_than_equal",
-    },
-  ]);
 }
