@@ -56,6 +56,11 @@ export class Batches<In, Out> {
     this.#maxBatch = maxBatch;
   }
 
+  /** Whether a batch for `key` is out or waiting: new work on it will wait for a reply first. */
+  busy(key: string): boolean {
+    return this.#queues.has(key);
+  }
+
   /** Decides `item` in the next batch for `key`; rejects with `DeadlineExceededError` at `deadlineAt`. */
   async submit(key: string, item: In, deadlineAt: number, waitUntil?: WaitUntil): Promise<Out> {
     const member: Member<In, Out> = {

@@ -17,6 +17,12 @@ export interface BucketRequest {
   cost?: number;
   /** The caller's clock, ms. */
   nowMs: number;
+  /**
+   * Whether a reply may come before this request is sent (it queues behind a call for its bucket),
+   * so that what the isolate knows must be asked again then. A request that leads at once was just
+   * asked, and nothing has changed since.
+   */
+  waits?: boolean;
 }
 
 /** Each request's answer: its decision, or the error that says why it cannot be decided. */
@@ -54,8 +60,8 @@ export function bucketCalls(
   ): Promise<BucketAnswer[]> {
     const { tier } = requests[0] as BucketRequest;
     const nowMs = Math.max(...requests.map((request) => request.nowMs));
-    const answers: BucketAnswer[] = requests.map(({ cost, nowMs }) =>
-      cost === undefined ? undefined : settle(() => known.answer(key, tier, cost, nowMs, false)),
+    const answers: BucketAnswer[] = requests.map(({ cost, nowMs, waits }) =>
+      cost === undefined || !waits ? undefined : settle(() => known.answer(key, tier, cost, nowMs, false)),
     );
     const asked = requests.filter(({ cost }, i) => cost !== undefined && answers[i] === undefined);
     const giveBack = asked.length === 0 && known.unspent(key, nowMs) > 0;

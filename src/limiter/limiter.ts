@@ -111,7 +111,8 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
     const deadlineAt = Date.now() + settings.REDIS_TIMEOUT_MS;
     let decided: BucketAnswer;
     try {
-      decided = await batches.submit(key, { tier, cost, nowMs }, deadlineAt, waitUntil);
+      const waits = batches.busy(key);
+      decided = await batches.submit(key, { tier, cost, nowMs, waits }, deadlineAt, waitUntil);
     } catch (error) {
       if (isEndpointFailure(error)) return unavailable(tier, error);
       throw error;
