@@ -3,19 +3,12 @@ import type { NamedTier } from "../../src/config/tiers.ts";
 import { InvalidInputError } from "../../src/limiter/check-input.ts";
 import { DENY_CACHE_MAX_AGE_MS, KnownBuckets } from "../../src/limiter/known-buckets.ts";
 import { type BucketState, parseLimits } from "../../src/limiter/script-reply.ts";
+import { tierOf } from "../tier.ts";
 
 // 10 tokens over 10 s: one token a second.
-const tier: NamedTier = { name: "t", limits: [{ limit: 10, window: 10 }], mode: "enforce", lease: true };
+const tier: NamedTier = tierOf("t", [10, 10]);
 // A burst of 2 a second on top of it.
-const burst: NamedTier = {
-  name: "b",
-  limits: [
-    { limit: 10, window: 10 },
-    { limit: 2, window: 1 },
-  ],
-  mode: "enforce",
-  lease: true,
-};
+const burst: NamedTier = tierOf("b", [10, 10], [2, 1]);
 const T0 = 1_700_000_000_000;
 
 const LEASE_MS = 1000;
@@ -147,7 +140,7 @@ describe("certain denials", () => {
 });
 
 describe("leases", () => {
-  const minute: NamedTier = { name: "m", limits: [{ limit: 100, window: 60 }], mode: "enforce", lease: true };
+  const minute: NamedTier = tierOf("m", [100, 60]);
   const full = (timeMs: number) => state([100], timeMs, "100:60000");
 
   it("grants from the lease at once, with the figures Redis would give a lone isolate", () => {

@@ -6,10 +6,11 @@ import { createLimiter } from "../../src/limiter/limiter.ts";
 import { recordKey, TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
 import { createLogger } from "../../src/log.ts";
 import { loadSettings } from "../../src/settings.ts";
+import { tierOf } from "../tier.ts";
 import { redis, unique } from "./helpers.ts";
 
 // A bucket of 10 tokens refilled over 10 s: one token a second, easy to reason about.
-const tier: NamedTier = { name: "test", limits: [{ limit: 10, window: 10 }], mode: "enforce", lease: true };
+const tier: NamedTier = tierOf("test", [10, 10]);
 const T0 = 1_700_000_000_000;
 
 /** A limiter on its own key prefix, so each test owns its buckets. */
@@ -143,21 +144,8 @@ describe("token bucket", () => {
 });
 
 describe("limits lowered under a bucket (a config change, an isolate not yet redeployed)", () => {
-  const lowered: NamedTier = {
-    name: "lowered",
-    limits: [{ limit: 50, window: 60 }],
-    mode: "enforce",
-    lease: true,
-  };
-  const burstLowered: NamedTier = {
-    name: "burst-lowered",
-    limits: [
-      { limit: 10, window: 1 },
-      { limit: 500, window: 60 },
-    ],
-    mode: "enforce",
-    lease: true,
-  };
+  const lowered: NamedTier = tierOf("lowered", [50, 60]);
+  const burstLowered: NamedTier = tierOf("burst-lowered", [10, 1], [500, 60]);
 
   // The bucket's time is 5 s ahead of T0, as a hot bucket's often is: the latest clock of every writer.
   it.each([
@@ -256,17 +244,7 @@ describe("a retried call", () => {
 
   it("keeps a hot bucket's hash under 1 KB, whatever the load", async () => {
     const prefix = unique("hot");
-    const partner: NamedTier = {
-      name: "partner",
-      limits: [
-        { limit: 20, window: 1 },
-        { limit: 1000, window: 60 },
-        { limit: 50_000, window: 3600 },
-        { limit: 1_000_000, window: 86_400 },
-      ],
-      mode: "enforce",
-      lease: true,
-    };
+    const partner: NamedTier = tierOf("partner", [20, 1], [1000, 60], [50_000, 3600], [1_000_000, 86_400]);
     const limiters = Array.from({ length: 4 }, () =>
       createLimiter(loadSettings(env), createLogger("ERROR"), { prefix }),
     );

@@ -7,10 +7,11 @@ import { createOverrides } from "../../src/limiter/overrides.ts";
 import { createRedisEndpoint } from "../../src/limiter/redis-endpoint.ts";
 import { createLogger } from "../../src/log.ts";
 import { loadSettings } from "../../src/settings.ts";
+import { tierOf } from "../tier.ts";
 import { unique, watchRedisCalls } from "./helpers.ts";
 
 // 10 tokens over 10 s: one token a second.
-const tier: NamedTier = { name: "test", limits: [{ limit: 10, window: 10 }], mode: "enforce", lease: true };
+const tier: NamedTier = tierOf("test", [10, 10]);
 const T0 = 1_700_000_000_000;
 
 /** Isolates' limiters on the same buckets (a prefix of their own, so tests never meet). */
@@ -53,15 +54,7 @@ describe("the deny cache", () => {
   });
 
   it("never denies what Redis would allow: several isolates, skewed clocks, leases, several limits", async () => {
-    const burst: NamedTier = {
-      name: "burst",
-      limits: [
-        { limit: 10, window: 10 },
-        { limit: 4, window: 1 },
-      ],
-      mode: "enforce",
-      lease: true,
-    };
+    const burst: NamedTier = tierOf("burst", [10, 10], [4, 1]);
     const step = fc.record({
       isolate: fc.integer({ min: 0, max: 2 }),
       tier: fc.constantFrom(tier, burst),

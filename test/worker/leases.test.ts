@@ -5,6 +5,7 @@ import type { NamedTier } from "../../src/config/tiers.ts";
 import { createLimiter, type Limiter } from "../../src/limiter/limiter.ts";
 import { createLogger } from "../../src/log.ts";
 import { loadSettings } from "../../src/settings.ts";
+import { tierOf } from "../tier.ts";
 import { unique, watchRedisCalls } from "./helpers.ts";
 
 // 20 tokens refilled over 200 s: a tenth of a token a second, so the bound is tight (a token granted
@@ -103,12 +104,7 @@ describe("leases", () => {
   });
 
   it("answers the requests of a busy bucket from its lease, with no round trip, and the figures Redis would give", async () => {
-    const big: NamedTier = {
-      name: "lease-big",
-      limits: [{ limit: 1000, window: 60 }],
-      mode: "enforce",
-      lease: true,
-    };
+    const big: NamedTier = tierOf("lease-big", [1000, 60]);
     const limiter = isolate(unique("lease-local"));
     const first = [];
     for (let i = 0; i < 3; i++)
