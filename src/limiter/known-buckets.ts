@@ -4,7 +4,7 @@ import { type Decision, decisionFrom, exemptDecision } from "./decision.ts";
 import { type BucketState, type CallOutcome, limitsText, refilledAt } from "./script-reply.ts";
 
 /** Buckets one isolate remembers, least recently used out first. */
-export const KNOWN_BUCKETS = 10_000;
+const KNOWN_BUCKETS = 10_000;
 
 /**
  * How long a reply may settle denials, in ms. An operator who raises an identifier's limit (an
