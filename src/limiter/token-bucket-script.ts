@@ -38,9 +38,9 @@
  * is settled then.
  *
  * Redis commands: a denial or a peek, EVALSHA and HGETALL (a retry, or a call after a lost one, whose
- * record is not in the hash adds GET); a call that takes or gives back tokens adds HSET and PEXPIRE (none under an override),
- * SET only when its record goes to KEYS[2], and HDEL when the hash holds fields of an older layout or
- * more than MAX_CALLERS callers' fields. Upstash runs a script flagged `allow-key-locking` under the
+ * record is not in the hash adds GET); a call that takes or gives back tokens adds HSET, PEXPIRE once a
+ * longest window per bucket (never under an override), SET only when its record goes to KEYS[2], and
+ * HDEL when the hash holds fields of an older layout or more than MAX_CALLERS callers' fields. Upstash runs a script flagged `allow-key-locking` under the
  * locks of KEYS only, so it touches no other key.
  *
  * Limits travel as `<capacity>:<window ms>` joined by ','; `exempt` means no limit at all.
@@ -54,6 +54,7 @@
 const SCRIPT_BODY = `
 local key       = KEYS[1]            -- hash: tokens (one bucket) or tokens:<window ms> (several),
                                      --   ts (ms of the last refill), out, out_until, override,
+                                     --   expires (bucket time by which Redis expires the key),
                                      --   c:<caller> ('<ts> <serial>/<flags>/<lease>[ <older one>]')
 local record    = KEYS[2]            -- string: this call's outcome, '<flags>/<lease>', when not in the hash
 local lostrec   = KEYS[3]            -- string: the record of this caller's lost call, if it has one
@@ -89,7 +90,7 @@ for capacity, window in string.gmatch(spec, '(%d+):(%d+)') do
 end
 local ts = tonumber(hash.ts) or now
 local elapsed = math.max(0, now - ts)
-local known = { ts = true, out = true, out_until = true, override = true }
+local known = { ts = true, out = true, out_until = true, override = true, expires = true }
 for _, bucket in ipairs(buckets) do
   bucket.field = #buckets == 1 and 'tokens' or ('tokens:' .. bucket.window)
   known[bucket.field] = true
@@ -199,6 +200,17 @@ if taken > 0 or lease > 0 or settled > 0 then
   else
     redis.call('SET', record, flags .. '/' .. string.format('%d', lease), 'PX', retention)
   end
+  -- The key outlives its last write by two to three longest windows (by then its buckets are full
+  -- again and its records past their time), so PEXPIRE goes out once a window, not on every write.
+  -- An expiry set on a clock ahead of this caller's, or under a shorter longest window (an older
+  -- config.yaml), is set again now.
+  local expires = tonumber(hash.expires)
+  local renew = not hash.override
+    and not (expires and expires >= ts + 2 * longest and expires <= now + 3 * longest)
+  if renew then
+    fields[#fields + 1] = 'expires'
+    fields[#fields + 1] = string.format('%d', ts + 3 * longest)
+  end
   redis.call('HSET', key, unpack(fields))
   -- Callers' fields past their time go once there are too many; fields of an older layout at once.
   local drop = {}
@@ -206,7 +218,7 @@ if taken > 0 or lease > 0 or settled > 0 then
     if string.sub(name, 1, 2) ~= 'c:' or callers > MAX_CALLERS then drop[#drop + 1] = name end
   end
   if #drop > 0 then redis.call('HDEL', key, unpack(drop)) end
-  if not hash.override then redis.call('PEXPIRE', key, 2 * longest) end
+  if renew then redis.call('PEXPIRE', key, 3 * longest) end
 end
 return { flags, before, ts, spec, lease, others, 0 }
 `;

@@ -23,13 +23,26 @@ async function commandsDuring(decide: () => Promise<unknown>): Promise<Record<st
 const total = (calls: Record<string, number>) => Object.values(calls).reduce((sum, count) => sum + count, 0);
 
 describe("Redis commands per decision", () => {
-  it("costs 4 commands to admit a request, its record for retries in the same HSET", async () => {
+  it("costs 4 commands to admit the first request on a bucket, its record for retries in the same HSET", async () => {
     const limiter = limiterEnv("closed");
     await warmUp(limiter);
     const calls = await commandsDuring(async () => {
       expectAdmitted(await check(limiter, { identifier: unique("admit") }));
     });
     expect(calls, JSON.stringify(calls)).toEqual({ evalsha: 1, hgetall: 1, hset: 1, pexpire: 1 });
+  });
+
+  it("costs 3 commands to admit another request within the window: the key's expiry is set once a window", async () => {
+    // Without leases: a second request makes the bucket busy, and the lease it takes is given back by a
+    // call of its own at the lease's end.
+    const limiter = limiterEnv("closed", { LEASE_MS: "0" });
+    await warmUp(limiter);
+    const identifier = unique("again");
+    expectAdmitted(await check(limiter, { identifier }));
+    const calls = await commandsDuring(async () => {
+      expectAdmitted(await check(limiter, { identifier }));
+    });
+    expect(calls, JSON.stringify(calls)).toEqual({ evalsha: 1, hgetall: 1, hset: 1 });
   });
 
   it("costs at most 2 commands, and writes nothing, to deny a request", async () => {

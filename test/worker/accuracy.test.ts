@@ -110,21 +110,42 @@ describe("token bucket", () => {
     expect((await check(1, T0 + 6000)).allowed).toBe(true);
   });
 
-  it("sets a positive TTL of twice the window on every write", async () => {
+  it("expires a bucket two to three windows after its last write, setting the expiry once a window", async () => {
     const { check, key } = limiterForTest();
-    await check(1, Date.now());
+    const now = Date.now();
+    await check(1, now);
+    expect(await redis().hget(key("caller"), "expires")).toBe(now + 30_000);
     const ttl = await redis().pttl(key("caller"));
-    expect(ttl).toBeGreaterThan(19_000);
-    expect(ttl).toBeLessThanOrEqual(20_000);
-    await check(0, Date.now());
-    expect(await redis().pttl(key("caller"))).toBeGreaterThan(19_000);
+    expect(ttl).toBeGreaterThan(29_000);
+    expect(ttl).toBeLessThanOrEqual(30_000);
+    // Marks the expiry, to see whether the next writes set it again.
+    await redis().pexpire(key("caller"), 25_000);
+    await check(1, now + 5000);
+    expect(await redis().pttl(key("caller"))).toBeLessThanOrEqual(25_000);
+    expect(await redis().hget(key("caller"), "expires")).toBe(now + 30_000);
+    // A window after the expiry was set, it would leave less than two windows: set again.
+    await check(1, now + 10_001);
+    expect(await redis().pttl(key("caller"))).toBeGreaterThan(29_000);
+    expect(await redis().hget(key("caller"), "expires")).toBe(now + 40_001);
+  });
+
+  it.each([
+    ["under a shorter window (an older config.yaml)", T0 + 3000],
+    ["on a clock an hour ahead of this caller's", T0 + 3_600_000],
+  ])("sets again an expiry set %s", async (_, expires) => {
+    const { check, key } = limiterForTest();
+    await redis().hset(key("caller"), { tokens: 5, ts: T0, expires });
+    await redis().pexpire(key("caller"), 3000);
+    await check(1, T0);
+    expect(await redis().hget(key("caller"), "expires")).toBe(T0 + 30_000);
+    expect(await redis().pttl(key("caller"))).toBeGreaterThan(29_000);
   });
 
   it("keeps one small hash per bucket, the last call's outcome in its caller's own field", async () => {
     const { check, key, prefix } = limiterForTest();
     await check(3, T0);
     const { c, ...bucket } = splitCallers(await redis().hgetall<Record<string, unknown>>(key("caller")));
-    expect(bucket).toEqual({ tokens: 7, ts: T0, out: 0, out_until: 0 });
+    expect(bucket).toEqual({ tokens: 7, ts: T0, out: 0, out_until: 0, expires: T0 + 30_000 });
     // The caller's record, for its retries: the bucket's time, then <serial>/<one flag per request>/<tokens leased>.
     expect(Object.values(c)).toEqual([`${T0} 1/1/0`]);
     expect(Object.keys(c)[0]).toMatch(/^c:[0-9a-f]{16}$/);
@@ -182,7 +203,7 @@ describe("limits lowered under a bucket (a config change, an isolate not yet red
     const { c: _records, ...bucket } = splitCallers(
       await redis().hgetall<Record<string, unknown>>(key("caller")),
     );
-    expect(bucket).toEqual({ tokens: 4, ts: T0, out: 0, out_until: 0 });
+    expect(bucket).toEqual({ tokens: 4, ts: T0, out: 0, out_until: 0, expires: T0 + 30_000 });
   });
 });
 
