@@ -1,6 +1,7 @@
 /**
  * The printed results: one line per measured job as it finishes, then per workload a table of each
- * Worker's figures with, under them, the same figures as ratios to the floor and to @upstash/ratelimit.
+ * Worker's figures with, under them, the same figures as ratios to the floor and to @upstash/ratelimit
+ * (and, for this Worker with --ceilings, to the Worker that only answers).
  * Speed and latency ratios are medians of per-round ratios: a round's jobs ran back to back, under the
  * same noise. Commands per decision and allowed share are totals over all rounds.
  */
@@ -70,7 +71,10 @@ export function formatWorkloadTable(
         (gzipBytes[worker] / 1024).toFixed(1),
       ])}`,
     );
-    for (const reference of ["floor", "@upstash/ratelimit"] as const) {
+    // With --ceilings, this Worker is also given as a share of the harness's ceiling.
+    const ceiling =
+      worker === "this Worker" && workers.includes("answer only") ? (["answer only"] as const) : [];
+    for (const reference of ["floor", "@upstash/ratelimit", ...ceiling] as const) {
       if (reference === worker) continue;
       const perRound = (figure: "perSecond" | "p50" | "p99") =>
         ratio(median(rounds.map((r) => r[worker][figure] / r[reference][figure])), 1);
