@@ -40,8 +40,8 @@
  * Redis commands: a denial or a peek, EVALSHA and HGETALL (a retry, or a call after a lost one, whose
  * record is not in the hash adds GET); a call that takes or gives back tokens adds HSET, PEXPIRE once a
  * longest window per bucket (never under an override), SET only when its record goes to KEYS[2], and
- * HDEL when the hash holds fields of an older layout or more than MAX_CALLERS callers' fields. Upstash runs a script flagged `allow-key-locking` under the
- * locks of KEYS only, so it touches no other key.
+ * HDEL when the hash holds fields of an older layout or more than MAX_CALLERS callers' fields. Upstash
+ * runs a script flagged `allow-key-locking` under the locks of KEYS only, so it touches no other key.
  *
  * Limits travel as `<capacity>:<window ms>` joined by ','; `exempt` means no limit at all.
  * Reply: { flags, tokens, ts, limits, lease, others, replayed }: `flags` has one character per cost,
