@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startLocalRedisRest } from "../local-redis.ts";
+import { connectRedisStats, totalCalls } from "./redis-stats.ts";
 import { CEILINGS, ratio, WORKER_NAMES, type WorkerName } from "./report.ts";
 import { buildBundles, loadScript, startLoadGenerator, varsFor } from "./setup.ts";
 import { type RunningWorker, startWorker } from "./workers.ts";
@@ -99,11 +100,13 @@ async function main() {
   }
   const dir = await mkdtemp(join(tmpdir(), "rate-limiter-callgrind-"));
   const redis = await startLocalRedisRest();
+  const stats = connectRedisStats(redis.redisUrl);
   const { run, stop: stopLoad } = startLoadGenerator();
   let worker: RunningWorker | undefined;
   const cleanUp = async () => {
     await worker?.dispose().catch(() => {});
     await stopLoad();
+    await stats.close();
     await redis.stop();
     await rm(dir, { recursive: true, force: true });
   };
@@ -128,7 +131,7 @@ async function main() {
         `${CONCURRENCY} connections, workerd under callgrind with V8 flags "${V8_FLAGS}"`,
     );
     for (const workload of options.workloads.map((name) => WORKLOADS[name])) {
-      const counts = new Map<WorkerName, number>();
+      const counts = new Map<WorkerName, Count>();
       for (const name of names) {
         const before = children();
         // A deadline under valgrind would fail every call: raise it out of the way.
@@ -140,11 +143,15 @@ async function main() {
           const job = { url: worker.checkUrl, workload, concurrency: CONCURRENCY, maxMs: 3_600_000 };
           const okStatuses = [200, 429];
           await run({ ...job, requests: options.warmUp, offset: 1_000_000, okStatuses });
+          await stats.reset();
           execFileSync("callgrind_control", ["-z", String(pid)], { stdio: "ignore" });
           const measured = await run({ ...job, requests: options.requests, offset: 0, okStatuses });
           if (measured.errors > 0)
             throw new Error(`${name}: ${measured.errors} errors, first: ${measured.firstError}`);
-          counts.set(name, (await dumpedInstructions(dir, pid)) / measured.done);
+          counts.set(name, {
+            instructions: (await dumpedInstructions(dir, pid)) / measured.done,
+            commands: totalCalls(await stats.read()) / measured.done,
+          });
         } finally {
           await worker.dispose();
           worker = undefined;
@@ -161,16 +168,36 @@ async function main() {
   }
 }
 
-/** One workload's counts, with each as a throughput ratio to the floor and to @upstash/ratelimit. */
-function formatCounts(names: readonly WorkerName[], counts: Map<WorkerName, number>): string {
+/** What one Worker ran per request on one workload. */
+interface Count {
+  instructions: number;
+  /** Redis commands, script calls among them: a call costs many requests' instructions. */
+  commands: number;
+}
+
+/**
+ * One workload's counts, each as a throughput ratio to the floor, to @upstash/ratelimit and (with
+ * --ceilings) to answer only, and the Redis commands per request. Under valgrind a request takes about
+ * 50 times longer, so a Worker that calls Redis on a clock (when a bucket may have refilled, when a
+ * lease ends) makes about 50 times as many of those calls per request as in the timed bench: compare
+ * its commands with the timed bench's before reading its count as the cost of a request.
+ */
+function formatCounts(names: readonly WorkerName[], counts: Map<WorkerName, Count>): string {
   const cell = (text: string) => text.padStart(16);
-  const asThroughput = (name: WorkerName, reference: WorkerName) =>
-    ratio(counts.get(reference) ?? Number.NaN, counts.get(name) ?? Number.NaN);
-  const lines = [`${"".padEnd(22)}${cell("k instr/request")}${cell("vs floor")}${cell("vs @upstash")}`];
+  const instructions = (name: WorkerName) => counts.get(name)?.instructions ?? Number.NaN;
+  const references = names.filter((name) => ["floor", "@upstash/ratelimit", "answer only"].includes(name));
+  const lines = [
+    "".padEnd(22) +
+      cell("k instr/request") +
+      references.map((reference) => cell(`vs ${reference.replace("/ratelimit", "")}`)).join("") +
+      cell("cmds/request"),
+  ];
   for (const name of names) {
-    const count = ((counts.get(name) ?? Number.NaN) / 1000).toFixed(0);
     lines.push(
-      `${name.padEnd(22)}${cell(count)}${cell(asThroughput(name, "floor"))}${cell(asThroughput(name, "@upstash/ratelimit"))}`,
+      name.padEnd(22) +
+        cell((instructions(name) / 1000).toFixed(0)) +
+        references.map((reference) => cell(ratio(instructions(reference), instructions(name)))).join("") +
+        cell((counts.get(name)?.commands ?? Number.NaN).toFixed(2)),
     );
   }
   return lines.join("\n");
