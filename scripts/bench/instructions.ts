@@ -3,8 +3,9 @@
  * the bench and each workload, counted by valgrind's callgrind. Time on a shared machine swings by tens of
  * percent between rounds; instruction counts move by a few percent, so this settles what the timed bench
  * cannot, at the price of speed (workerd runs ~50 times slower) and of everything a count does not see
- * (waiting on Redis, cache misses). The counts include what every Worker pays alike: Miniflare's entry
- * Worker, workerd's HTTP, the body. See docs/benchmarks.md.
+ * (waiting on Redis, cache misses). The counts include what every Worker pays alike: workerd's HTTP, the
+ * body (each Worker is reached on its own socket, without Miniflare's entry Worker: workers.ts). See
+ * docs/benchmarks.md.
  *
  * Each Worker runs alone under valgrind: a warm-up, counters zeroed, the measured requests, counters
  * dumped. V8 compiles on its main thread (its background compilers lag under valgrind, which would leave
@@ -168,6 +169,13 @@ async function main() {
   }
 }
 
+/** The Workers each count is also given as a ratio to, with their column's heading. */
+const REFERENCES: ReadonlyArray<readonly [WorkerName, string]> = [
+  ["floor", "vs floor"],
+  ["@upstash/ratelimit", "vs @upstash"],
+  ["answer only", "vs answer only"],
+];
+
 /** What one Worker ran per request on one workload. */
 interface Count {
   instructions: number;
@@ -185,18 +193,18 @@ interface Count {
 function formatCounts(names: readonly WorkerName[], counts: Map<WorkerName, Count>): string {
   const cell = (text: string) => text.padStart(16);
   const instructions = (name: WorkerName) => counts.get(name)?.instructions ?? Number.NaN;
-  const references = names.filter((name) => ["floor", "@upstash/ratelimit", "answer only"].includes(name));
+  const references = REFERENCES.filter(([name]) => names.includes(name));
   const lines = [
     "".padEnd(22) +
       cell("k instr/request") +
-      references.map((reference) => cell(`vs ${reference.replace("/ratelimit", "")}`)).join("") +
+      references.map(([, label]) => cell(label)).join("") +
       cell("cmds/request"),
   ];
   for (const name of names) {
     lines.push(
       name.padEnd(22) +
         cell((instructions(name) / 1000).toFixed(0)) +
-        references.map((reference) => cell(ratio(instructions(reference), instructions(name)))).join("") +
+        references.map(([reference]) => cell(ratio(instructions(reference), instructions(name)))).join("") +
         cell((counts.get(name)?.commands ?? Number.NaN).toFixed(2)),
     );
   }
