@@ -22,6 +22,13 @@ const ROUNDING_SLACK = 1e-9;
 /** Requests in a lease period from which a bucket counts as busy, and a lease pays for its call. */
 const BUSY_REQUESTS = 2;
 
+/**
+ * The shortest stretch of a lease period a rate is measured over, as a share of the period: early in a
+ * period a lease is the rate so far times the lease time, but a few requests in the first milliseconds
+ * say little of a rate, so a lease is never more than this many times the tokens asked so far.
+ */
+const SHORTEST_RATE_WINDOW = 1 / 10;
+
 /** What an isolate knows of one bucket, and what it holds of it. */
 interface Known {
   /** The tier's configured limits when learnt: an entry made under another config is never used. */
@@ -88,7 +95,9 @@ export interface LeaseTerms {
  *   `leaseMs` after the call that took it was sent. Its figures are those of Redis's buckets with the
  *   unspent lease back in them: exactly what Redis would say while no other isolate uses the bucket.
  * - **Demand.** The requests and tokens asked of a bucket per lease period: a lease is asked only on
- *   a busy bucket, as large as the tokens asked in a period.
+ *   a busy bucket, as large as the tokens asked per lease period at the rate of this one so far (over
+ *   a tenth of it at least) or of the one before, whichever is more. So a bucket that turns busy gets
+ *   a lease for its rate within a round trip or two, not one that doubles each round trip.
  */
 export class KnownBuckets {
   readonly #entries = new Map<string, Known>();
@@ -147,7 +156,7 @@ export class KnownBuckets {
     const known = this.#entry(key, tier, nowMs);
     const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
     const leases = renew && this.#leaseMs > 0 && tier.lease !== false && busy;
-    const wanted = leases ? Math.max(known.tokens, known.lastTokens) : 0;
+    const wanted = leases ? Math.max(this.#tokensAtRate(known, nowMs), known.lastTokens) : 0;
     const { lost } = known;
     known.lost = undefined;
     if (lost !== undefined) {
@@ -205,6 +214,12 @@ export class KnownBuckets {
   /** Forgets what it knew of `key`, its lease included, e.g. after an operator changed it. */
   forget(key: string): void {
     this.#entries.delete(key);
+  }
+
+  /** The tokens asked in a whole lease period at this period's rate so far. */
+  #tokensAtRate(known: Known, nowMs: number): number {
+    const measuredMs = Math.max(nowMs - known.periodStart, this.#leaseMs * SHORTEST_RATE_WINDOW);
+    return Math.ceil((known.tokens * this.#leaseMs) / measuredMs);
   }
 
   /** Redis's buckets with this isolate's unspent lease and `extra` tokens back in them. */

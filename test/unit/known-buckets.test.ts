@@ -178,16 +178,27 @@ describe("leases", () => {
     expect(known.leaseFor("k", minute, T0).returned).toBe(0);
   });
 
-  it("asks for a lease only on a busy bucket, sized by the tokens it was asked in a lease period", () => {
+  it("asks for a lease only on a busy bucket, sized by the tokens it was asked per lease period", () => {
     const known = new Known(LEASE_MS, RECORD_MS);
     known.answer("k", minute, 2, T0);
     expect(known.leaseFor("k", minute, T0).wanted).toBe(0);
     known.answer("k", minute, 2, T0 + 10);
     known.answer("k", minute, 3, T0 + 20);
-    expect(known.leaseFor("k", minute, T0 + 20).wanted).toBe(7);
+    // 7 tokens in 20 ms, a rate measured over a tenth of the period at least: 7 per 100 ms.
+    expect(known.leaseFor("k", minute, T0 + 20).wanted).toBe(70);
     // The next period still remembers the last one's demand; one period later, it is gone.
     expect(known.leaseFor("k", minute, T0 + LEASE_MS + 30).wanted).toBe(7);
     expect(known.leaseFor("k", minute, T0 + 3 * LEASE_MS + 30).wanted).toBe(0);
+  });
+
+  it("sizes a lease from the rate of the period so far", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    for (let at = 0; at < 500; at += 50) known.answer("k", minute, 1, T0 + at);
+    // 10 tokens in the first half of the period: 20 in a whole one.
+    expect(known.leaseFor("k", minute, T0 + 500).wanted).toBe(20);
+    for (let at = 500; at < 800; at += 10) known.answer("k", minute, 1, T0 + at);
+    // 40 tokens in 800 ms: 50 in a whole period.
+    expect(known.leaseFor("k", minute, T0 + 800).wanted).toBe(50);
   });
 
   it("asks for none with LEASE_MS=0, on a tier with `lease: false`, or for a give-back", () => {
