@@ -23,9 +23,10 @@ const ROUNDING_SLACK = 1e-9;
 const BUSY_REQUESTS = 2;
 
 /**
- * The shortest stretch of a lease period a rate is measured over, as a share of the period: early in a
- * period a lease is the rate so far times the lease time, but a few requests in the first milliseconds
- * say little of a rate, so a lease is never more than this many times the tokens asked so far.
+ * The shortest stretch of a lease period a rate is measured over, as a share of the period. Early in a
+ * period a lease is the rate so far times the lease time, but a few requests in its first milliseconds
+ * say little of a rate: measured over a tenth of the period at least, a lease is at most ten times the
+ * tokens asked so far.
  */
 const SHORTEST_RATE_WINDOW = 1 / 10;
 
