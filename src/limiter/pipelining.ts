@@ -1,0 +1,66 @@
+import type { BatchContext, WaitUntil } from "./batches.ts";
+
+interface Turn<In, Out> {
+  items: In[];
+  /** The latest deadline of its calls: none waits for the turn past it. */
+  deadlineAt: number;
+  /** The `waitUntil` of the request that opened the turn, and sends it. */
+  waitUntil?: WaitUntil;
+  /** Each item's outcome, in order, once the turn is sent and answered. */
+  outcomes: PromiseWithResolvers<PromiseSettledResult<Out>[]>;
+}
+
+/**
+ * Sends the calls that the isolate's requests make in one turn of the event loop together, with one
+ * `send`: for the REST endpoint, one HTTP request (`/pipeline`) instead of one each. workerd runs the
+ * requests that are ready back to back, each until it waits on I/O, so under load the calls of
+ * many requests share one request's cost (most of a decision's CPU time is the subrequest's:
+ * npm run bench:instructions); alone, a call goes out once its own turn ends, with nothing to wait
+ * for. It never waits for a reply before sending: unlike a bucket's batches (batches.ts), it costs
+ * no round trip.
+ *
+ * A turn ends in a timer of 0 ms, which workerd fires once the events already due have run. The
+ * turn is sent from the request that opened it (the timer is that request's), and workerd cancels
+ * a request's I/O when the request ends (its deadline passed, its client left): so when others
+ * count on the turn, the opener hands it to its `waitUntil`, up to the latest of their deadlines.
+ *
+ * @example
+ * const pipelined = pipelining(async (calls) => Promise.allSettled(calls.map(runAlone)), 100);
+ * const reply = await pipelined(call, { deadlineAt: Date.now() + 1000, waitUntil });
+ */
+export function pipelining<In, Out>(
+  /** Sends a turn's items, answering one outcome per item, in order; a throw fails them all. */
+  send: (items: In[]) => Promise<PromiseSettledResult<Out>[]>,
+  /** Most items in one send; more in one turn open another. */
+  maxItems: number,
+) {
+  let open: Turn<In, Out> | undefined;
+
+  function openTurn({ deadlineAt, waitUntil }: BatchContext): Turn<In, Out> {
+    const turn: Turn<In, Out> = { items: [], deadlineAt, waitUntil, outcomes: Promise.withResolvers() };
+    setTimeout(() => {
+      if (open === turn) open = undefined;
+      const sent = send(turn.items).then(turn.outcomes.resolve, turn.outcomes.reject);
+      if (turn.items.length > 1) turn.waitUntil?.(settledBy(sent, turn.deadlineAt));
+    }, 0);
+    return turn;
+  }
+
+  return async function pipelined(item: In, context: BatchContext): Promise<Out> {
+    if (open === undefined || open.items.length >= maxItems) open = openTurn(context);
+    const turn = open;
+    turn.deadlineAt = Math.max(turn.deadlineAt, context.deadlineAt);
+    const at = turn.items.push(item) - 1;
+    const outcome = (await turn.outcomes.promise)[at];
+    if (outcome === undefined) throw new Error(`no outcome for item ${at} of ${turn.items.length}`);
+    if (outcome.status === "rejected") throw outcome.reason;
+    return outcome.value;
+  };
+}
+
+/** `work`, or nothing once `deadlineAt` has passed: what a request's `waitUntil` may keep alive. */
+function settledBy(work: Promise<unknown>, deadlineAt: number): Promise<unknown> {
+  const { promise: deadline, resolve } = Promise.withResolvers<void>();
+  const timer = setTimeout(resolve, deadlineAt - Date.now());
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
