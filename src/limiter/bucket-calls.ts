@@ -97,7 +97,7 @@ export function bucketCalls(
       outcome = await withDeadline(
         async (retry) =>
           decodeReply(
-            await endpoint.runScript(keys, [nowMs, retry > 0 ? 1 : 0, ...fixed].map(String)),
+            await endpoint.runScript(keys, [nowMs, retry > 0 ? 1 : 0, ...fixed].map(String), context),
             costs,
           ),
         { deadlineAt: context.deadlineAt, retries: settings.REDIS_RETRIES, isRetryable: isTransient },

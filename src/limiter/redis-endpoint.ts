@@ -1,9 +1,11 @@
 import { errors, Redis, type UpstashRequest, type UpstashResponse } from "@upstash/redis/cloudflare";
 import type { Settings } from "../settings.ts";
+import type { BatchContext } from "./batches.ts";
 import { CircuitOpenError } from "./circuit-breaker.ts";
 import { DeadlineExceededError } from "./deadline.ts";
+import { pipelining } from "./pipelining.ts";
 import { MalformedReplyError } from "./script-reply.ts";
-import { TOKEN_BUCKET_SCRIPT, TOKEN_BUCKET_SCRIPT_UNFLAGGED } from "./token-bucket-script.ts";
+import { scriptSha, TOKEN_BUCKET_SCRIPT, TOKEN_BUCKET_SCRIPT_UNFLAGGED } from "./token-bucket-script.ts";
 
 /** Most characters of an endpoint's error body kept in an error (and so in a log line). */
 const MAX_ERROR_TEXT = 200;
@@ -50,13 +52,18 @@ export function describeFailure(error: unknown): string {
   return (text.split(", command was:")[0] ?? text).slice(0, MAX_ERROR_TEXT);
 }
 
+/** Most script calls in one pipeline: Redis runs them one after another before it answers any. */
+const MAX_PIPELINE = 64;
+
 /** The token-bucket script and a PING, on one Redis client for the life of the isolate. */
 export interface RedisEndpoint {
   /**
-   * EVALSHA of the token-bucket script: one round trip, two after NOSCRIPT (then EVAL), and two more,
-   * once per isolate, where the endpoint refuses the `allow-key-locking` flag (SRH, stock Redis).
+   * EVALSHA of the token-bucket script, in one pipeline with the other script calls of the same turn
+   * (pipelining.ts): one round trip, two after NOSCRIPT (then EVAL), and two more, once per isolate,
+   * where the endpoint refuses the `allow-key-locking` flag (SRH, stock Redis). `context` is the
+   * call's: its deadline, and the `waitUntil` that keeps a pipeline going for others should it send one.
    */
-  runScript(keys: string[], args: string[]): Promise<unknown>;
+  runScript(keys: string[], args: string[], context: BatchContext): Promise<unknown>;
   /** EVAL of another script: for the admin API's rare, atomic changes. */
   evalScript(script: string, keys: string[], args: string[]): Promise<unknown>;
   ping(): Promise<unknown>;
@@ -84,22 +91,55 @@ export function createRedisEndpoint(settings: Settings): RedisEndpoint {
   });
   redis.use(restTransport(settings.UPSTASH_REDIS_REST_URL, settings.UPSTASH_REDIS_REST_TOKEN));
   let script = redis.createScript(TOKEN_BUCKET_SCRIPT);
+  let sha: Promise<string> | undefined;
   let flagged = true;
+
+  /** One call on its own: EVALSHA, or EVAL when Redis is known not to hold the script. */
+  async function runAlone({ keys, args }: ScriptCall, loaded = true): Promise<unknown> {
+    const run = () => (loaded ? script.exec(keys, args) : script.eval(keys, args));
+    try {
+      return await run();
+    } catch (error) {
+      // Redis compiles a script before it runs it, so a refused flag means the call never ran.
+      if (!flagged || !isRefusedFlag(error)) throw error;
+      flagged = false;
+      script = redis.createScript(TOKEN_BUCKET_SCRIPT_UNFLAGGED);
+      sha = undefined;
+      return await run();
+    }
+  }
+
+  /**
+   * A turn's calls: alone as ever, or several as one pipeline of EVALSHAs. A call whose slot failed
+   * (NOSCRIPT, a refused flag, a Redis error) is sent again alone, which deals with each as it does
+   * for a call alone; a failed pipeline fails all its calls, which retry as they would alone.
+   */
+  async function runTurn(calls: ScriptCall[]): Promise<PromiseSettledResult<unknown>[]> {
+    if (calls.length === 1) return Promise.allSettled(calls.map((call) => runAlone(call)));
+    sha ??= scriptSha(script.script);
+    const name = await sha;
+    const pipeline = redis.pipeline();
+    for (const { keys, args } of calls) pipeline.evalsha(name, keys, args);
+    const slots = await pipeline.exec<unknown[]>({ keepErrors: true });
+    return Promise.allSettled(
+      slots.map(({ error, result }, i) =>
+        error === undefined ? result : runAlone(calls[i] as ScriptCall, !/noscript/i.test(error)),
+      ),
+    );
+  }
+
+  const pipelined = pipelining(runTurn, MAX_PIPELINE);
   return {
-    async runScript(keys, args) {
-      try {
-        return await script.exec(keys, args);
-      } catch (error) {
-        // Redis compiles a script before it runs it, so a refused flag means the call never ran.
-        if (!flagged || !isRefusedFlag(error)) throw error;
-        flagged = false;
-        script = redis.createScript(TOKEN_BUCKET_SCRIPT_UNFLAGGED);
-        return await script.exec(keys, args);
-      }
-    },
+    runScript: (keys, args, context) => pipelined({ keys, args }, context),
     evalScript: (source, keys, args) => redis.eval(source, keys, args),
     ping: () => redis.ping(),
   };
+}
+
+/** One call of the token-bucket script. */
+interface ScriptCall {
+  keys: string[];
+  args: string[];
 }
 
 /**
@@ -116,12 +156,14 @@ function restTransport(url: string, token: string) {
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
   return function postCommand<T>(request: UpstashRequest): Promise<UpstashResponse<T>> {
     const target = request.path === undefined ? base : [base, ...request.path].join("/");
-    return send<T>(fetch(target, { method: "POST", headers, body: JSON.stringify(request.body) }));
+    // A pipeline answers one slot per command, in order; the client reads them by index.
+    const slots = request.path === undefined ? undefined : (request.body as unknown[]).length;
+    return send<T>(fetch(target, { method: "POST", headers, body: JSON.stringify(request.body) }), slots);
   };
 }
 
 /** The endpoint's answer as the client expects it, or the error that says what went wrong. */
-async function send<T>(sent: Promise<Response>): Promise<UpstashResponse<T>> {
+async function send<T>(sent: Promise<Response>, slots?: number): Promise<UpstashResponse<T>> {
   let response: Response;
   let text: string;
   try {
@@ -145,8 +187,15 @@ async function send<T>(sent: Promise<Response>): Promise<UpstashResponse<T>> {
     const error = (body as { error?: unknown } | null)?.error;
     throw new EndpointError(response.status, typeof error === "string" ? error : text);
   }
-  if (typeof body !== "object" || body === null || !("result" in body || "error" in body)) {
-    throw new MalformedReplyError(`Reply has no result: ${text.slice(0, MAX_ERROR_TEXT)}`);
-  }
+  const answered = slots === undefined ? isAnswer(body) : isPipelineAnswer(body, slots);
+  if (!answered) throw new MalformedReplyError(`Reply has no result: ${text.slice(0, MAX_ERROR_TEXT)}`);
   return body as UpstashResponse<T>;
 }
+
+/** `{"result": …}` or `{"error": "…"}`: a command's answer. */
+const isAnswer = (body: unknown) =>
+  typeof body === "object" && body !== null && ("result" in body || "error" in body);
+
+/** A pipeline's answer: one command's answer per slot, as many as it sent. */
+const isPipelineAnswer = (body: unknown, slots: number) =>
+  Array.isArray(body) && body.length === slots && body.every(isAnswer);

@@ -237,6 +237,12 @@ export const TOKEN_BUCKET_SCRIPT_UNFLAGGED = SCRIPT_BODY;
 export const bucketKey = (prefix: string, tierName: string, identifier: string) =>
   `${prefix}:${tierName}:${identifier}`;
 
+/** A script's SHA-1, in hex: the name EVALSHA calls it by. */
+export async function scriptSha(source: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(source));
+  return Array.from(new Uint8Array(digest), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 /**
  * Where one call leaves its outcome for its retries: the script's KEYS[2]. A `/` after the prefix,
  * where bucket keys have a `:`, so no identifier can name it.

@@ -4,7 +4,7 @@
  * a minimal body. The bench loads the script once at setup (SCRIPT LOAD), so EVALSHA never meets NOSCRIPT.
  */
 import { limitsText } from "../../../src/limiter/script-reply.ts";
-import { TOKEN_BUCKET_SCRIPT } from "../../../src/limiter/token-bucket-script.ts";
+import { scriptSha, TOKEN_BUCKET_SCRIPT } from "../../../src/limiter/token-bucket-script.ts";
 import { BENCH_TIERS } from "../bench-tiers.ts";
 
 export interface FloorEnv {
@@ -20,11 +20,7 @@ let caller: string | undefined;
 let serial = 0;
 
 // Computed once per isolate: the SHA-1 of a constant never changes.
-let scriptSha: Promise<string> | undefined;
-async function sha1Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
+let sha: Promise<string> | undefined;
 
 /** The bucket a request asked about, and the script's reply (undefined when Redis answered an error). */
 export interface FloorCall {
@@ -36,7 +32,7 @@ export interface FloorCall {
 export async function evalOnce(request: Request, env: FloorEnv, keyPrefix: string): Promise<FloorCall> {
   const { identifier, tier: tierName } = (await request.json()) as { identifier: string; tier: string };
   const limits = tiers.get(tierName) ?? [{ limit: 1, window: 1 }];
-  scriptSha ??= sha1Hex(TOKEN_BUCKET_SCRIPT);
+  sha ??= scriptSha(TOKEN_BUCKET_SCRIPT);
   // The same KEYS and ARGV as the project's limiter with leases off (token-bucket-script.ts): the
   // bucket and the call's record key, the Worker's clock, a first attempt, how long the record is
   // kept, the tier's limits, no lease to settle or give back (0, 0, at 0), none wanted, its horizon,
@@ -45,7 +41,7 @@ export async function evalOnce(request: Request, env: FloorEnv, keyPrefix: strin
   serial += 1;
   const command = [
     "EVALSHA",
-    await scriptSha,
+    await sha,
     "3",
     `${keyPrefix}:${tierName}:${identifier}`,
     `${keyPrefix}/call/${caller}-${serial.toString(16)}`,
