@@ -1,11 +1,9 @@
-import type { BatchContext, WaitUntil } from "./batches.ts";
+import type { BatchContext } from "./batches.ts";
 
 interface Turn<In, Out> {
   items: In[];
   /** The latest deadline of its calls: none waits for the turn past it. */
   deadlineAt: number;
-  /** The `waitUntil` of the request that opened the turn, and sends it. */
-  waitUntil?: WaitUntil;
   /** Each item's outcome, in order, once the turn is sent and answered. */
   outcomes: PromiseWithResolvers<PromiseSettledResult<Out>[]>;
 }
@@ -21,8 +19,9 @@ interface Turn<In, Out> {
  *
  * A turn ends in a timer of 0 ms, which workerd fires once the events already due have run. The
  * turn is sent from the request that opened it (the timer is that request's), and workerd cancels
- * a request's I/O when the request ends (its deadline passed, its client left): so when others
- * count on the turn, the opener hands it to its `waitUntil`, up to the latest of their deadlines.
+ * a request's timers and I/O when the request ends (its deadline passed, its client left): so the
+ * opener hands the turn to its `waitUntil` as it opens it, until the turn is answered or the latest
+ * deadline of its calls has passed, whichever comes first.
  *
  * @example
  * const pipelined = pipelining(async (calls) => Promise.allSettled(calls.map(runAlone)), 100);
@@ -37,11 +36,13 @@ export function pipelining<In, Out>(
   let open: Turn<In, Out> | undefined;
 
   function openTurn({ deadlineAt, waitUntil }: BatchContext): Turn<In, Out> {
-    const turn: Turn<In, Out> = { items: [], deadlineAt, waitUntil, outcomes: Promise.withResolvers() };
+    const turn: Turn<In, Out> = { items: [], deadlineAt, outcomes: Promise.withResolvers() };
+    const kept = Promise.withResolvers<unknown>();
+    waitUntil?.(kept.promise);
     setTimeout(() => {
       if (open === turn) open = undefined;
       const sent = send(turn.items).then(turn.outcomes.resolve, turn.outcomes.reject);
-      if (turn.items.length > 1) turn.waitUntil?.(settledBy(sent, turn.deadlineAt));
+      settledBy(sent, turn.deadlineAt).then(kept.resolve);
     }, 0);
     return turn;
   }
@@ -58,7 +59,7 @@ export function pipelining<In, Out>(
   };
 }
 
-/** `work`, or nothing once `deadlineAt` has passed: what a request's `waitUntil` may keep alive. */
+/** Settles when `work` does, or once `deadlineAt` has passed: what a `waitUntil` may keep alive. */
 function settledBy(work: Promise<unknown>, deadlineAt: number): Promise<unknown> {
   const { promise: deadline, resolve } = Promise.withResolvers<void>();
   const timer = setTimeout(resolve, deadlineAt - Date.now());

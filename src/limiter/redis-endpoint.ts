@@ -100,11 +100,14 @@ export function createRedisEndpoint(settings: Settings): RedisEndpoint {
     try {
       return await run();
     } catch (error) {
-      // Redis compiles a script before it runs it, so a refused flag means the call never ran.
-      if (!flagged || !isRefusedFlag(error)) throw error;
-      flagged = false;
-      script = redis.createScript(TOKEN_BUCKET_SCRIPT_UNFLAGGED);
-      sha = undefined;
+      // Redis compiles a script before it runs it, so a refused flag means the call never ran. Calls
+      // sent together are refused together: the first to hear it switches, every one sends again.
+      if (!isRefusedFlag(error)) throw error;
+      if (flagged) {
+        flagged = false;
+        script = redis.createScript(TOKEN_BUCKET_SCRIPT_UNFLAGGED);
+        sha = undefined;
+      }
       return await run();
     }
   }

@@ -41,14 +41,16 @@ export const redis = () =>
 
 /**
  * Records (without changing) every request the Worker sends out, as the Redis command in its
- * body: the Worker talks to nothing but the Redis REST endpoint.
+ * body, or `PIPELINE` and the commands of a pipeline: the Worker talks to nothing but the Redis
+ * REST endpoint.
  */
 export function watchRedisCalls(): string[] {
   const commands: string[] = [];
   const realFetch = globalThis.fetch;
   vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
     const body = typeof init?.body === "string" ? JSON.parse(init.body) : [];
-    commands.push(String(body[0]).toUpperCase());
+    const name = (command: unknown[]) => String(command[0]).toUpperCase();
+    commands.push(Array.isArray(body[0]) ? `PIPELINE ${body.map(name).join(" ")}` : name(body));
     return realFetch(input, init);
   });
   return commands;

@@ -41,6 +41,44 @@ describe("the script in Redis", () => {
   });
 });
 
+describe("pipelines", () => {
+  it("sends the script calls of simultaneous requests on different buckets as one pipeline, one EVALSHA each", async () => {
+    await postCheck({ identifier: unique("warm-up") });
+    const identifiers = Array.from({ length: 8 }, () => unique("pipelined"));
+    const commands = watchRedisCalls();
+
+    const responses = await Promise.all(identifiers.map((identifier) => postCheck({ identifier })));
+
+    for (const response of responses) {
+      expect(await response.json()).toMatchObject({ allowed: true, tokens_remaining: 99 });
+    }
+    expect(commands).toEqual([`PIPELINE ${Array(8).fill("EVALSHA").join(" ")}`]);
+  });
+
+  it("sends a call alone as a single EVALSHA, not as a pipeline of one", async () => {
+    const identifier = unique("alone");
+    await postCheck({ identifier });
+    const commands = watchRedisCalls();
+    expect((await postCheck({ identifier })).status).toBe(200);
+    expect(commands).toEqual(["EVALSHA"]);
+  });
+
+  it("loads the script with EVAL once Redis lost it, for each call of a pipeline", async () => {
+    await postCheck({ identifier: unique("warm-up") });
+    await redis().scriptFlush();
+    const identifiers = Array.from({ length: 3 }, () => unique("pipelined-flush"));
+    const commands = watchRedisCalls();
+
+    const responses = await Promise.all(identifiers.map((identifier) => postCheck({ identifier })));
+
+    for (const response of responses) {
+      expect(await response.json()).toMatchObject({ allowed: true, tokens_remaining: 99 });
+    }
+    // NOSCRIPT in each slot; each call then goes alone, straight to EVAL.
+    expect(commands).toEqual(["PIPELINE EVALSHA EVALSHA EVALSHA", "EVAL", "EVAL", "EVAL"]);
+  });
+});
+
 describe("the script's allow-key-locking flag", () => {
   it("is sent, so that Upstash locks only the bucket's keys while the script runs", async () => {
     expect(TOKEN_BUCKET_SCRIPT.startsWith("#!lua flags=allow-key-locking\n")).toBe(true);
@@ -68,6 +106,25 @@ describe("the script's allow-key-locking flag", () => {
       const second = await worker.fetch(checkRequest({ identifier }), srh, createExecutionContext());
       expect(await second.json()).toMatchObject({ allowed: true, tokens_remaining: 98 });
       expect(commands).toEqual(["EVALSHA"]);
+    },
+  );
+
+  it.skipIf(strictFlagsUrl === undefined)(
+    "falls back for every call when a fresh isolate's first calls share a pipeline",
+    async () => {
+      const srh = { ...env, UPSTASH_REDIS_REST_URL: strictFlagsUrl } as Env;
+      const identifiers = Array.from({ length: 4 }, () => unique("srh-pipelined"));
+
+      const responses = await Promise.all(
+        identifiers.map((identifier) =>
+          worker.fetch(checkRequest({ identifier }), srh, createExecutionContext()),
+        ),
+      );
+
+      for (const response of responses) {
+        expect(response.status).toBe(200);
+        expect(await response.json()).toMatchObject({ allowed: true, tokens_remaining: 99 });
+      }
     },
   );
 });
