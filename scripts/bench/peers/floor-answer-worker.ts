@@ -1,8 +1,9 @@
 /**
  * A reference, not a limiter (`npm run bench -- --ceilings`): the floor's one EVALSHA (floor-worker.ts),
  * then the answer SPEC.md asks (spec-answer.ts), its figures from the script's reply. No validation, no
- * deadline, no retries, no cache. No limiter that asks Redis every time and answers as the SPEC says can
- * do less, so it is the ceiling for a decision that needs Redis (the "spread" workload).
+ * deadline, no retries, no cache. No limiter that sends one request to Redis per decision and answers as
+ * the SPEC says can do less, so it is the ceiling for a decision that needs a request of its own (the
+ * "spread" workload); one that shares requests (src/limiter/pipelining.ts) can go past it.
  */
 import { BENCH_TIERS } from "../bench-tiers.ts";
 import { evalOnce, type FloorEnv } from "./floor-worker.ts";

@@ -1,5 +1,6 @@
 /**
- * The floor: the least any limiter that asks Redis on every request can do. One EVALSHA of the project's
+ * The floor: the least any limiter that sends one request to Redis per decision can do (this project's
+ * shares one among the calls of a turn: src/limiter/pipelining.ts). One EVALSHA of the project's
  * token-bucket script per request, sent with plain fetch to the REST endpoint; no validation, no headers,
  * a minimal body. The bench loads the script once at setup (SCRIPT LOAD), so EVALSHA never meets NOSCRIPT.
  */
