@@ -61,7 +61,7 @@ export interface RedisEndpoint {
    * EVALSHA of the token-bucket script, in one pipeline with the other script calls of the same turn
    * (pipelining.ts): one round trip, two after NOSCRIPT (then EVAL), and two more, once per isolate,
    * where the endpoint refuses the `allow-key-locking` flag (SRH, stock Redis). `context` is the
-   * call's: its deadline, and the `waitUntil` that keeps a pipeline going for others should it send one.
+   * call's: its deadline, and the `waitUntil` that keeps a pipeline it opens going for the others.
    */
   runScript(keys: string[], args: string[], context: BatchContext): Promise<unknown>;
   /** EVAL of another script: for the admin API's rare, atomic changes. */
@@ -113,9 +113,10 @@ export function createRedisEndpoint(settings: Settings): RedisEndpoint {
   }
 
   /**
-   * A turn's calls: alone as ever, or several as one pipeline of EVALSHAs. A call whose slot failed
-   * (NOSCRIPT, a refused flag, a Redis error) is sent again alone, which deals with each as it does
-   * for a call alone; a failed pipeline fails all its calls, which retry as they would alone.
+   * A turn's calls: alone as ever, or several as one pipeline of EVALSHAs. A slot's NOSCRIPT sends its
+   * call again alone, as an EVAL (which deals with a refused flag as ever); a slot's other Redis error
+   * (WRONGTYPE) fails its call, which would fail the same way again. A failed pipeline fails all its
+   * calls, which retry as they would alone.
    */
   async function runTurn(calls: ScriptCall[]): Promise<PromiseSettledResult<unknown>[]> {
     if (calls.length === 1) return Promise.allSettled(calls.map((call) => runAlone(call)));
@@ -125,9 +126,11 @@ export function createRedisEndpoint(settings: Settings): RedisEndpoint {
     for (const { keys, args } of calls) pipeline.evalsha(name, keys, args);
     const slots = await pipeline.exec<unknown[]>({ keepErrors: true });
     return Promise.allSettled(
-      slots.map(({ error, result }, i) =>
-        error === undefined ? result : runAlone(calls[i] as ScriptCall, !/noscript/i.test(error)),
-      ),
+      slots.map(({ error, result }, i) => {
+        if (error === undefined) return result;
+        if (/noscript/i.test(error)) return runAlone(calls[i] as ScriptCall, false);
+        return Promise.reject(new errors.UpstashError(error));
+      }),
     );
   }
 

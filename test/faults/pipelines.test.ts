@@ -105,10 +105,15 @@ describe("pipelines", () => {
     await redisCommand("SET", bucketKey(FREE.name, wrong), "not a hash");
     const others = Array.from({ length: REQUESTS - 1 }, () => unique("beside-wrongtype"));
 
+    const before = await proxyStats();
     const answers = await Promise.all(
       [wrong, ...others].map((identifier) => check(limiter, { identifier, cost: COST })),
     );
+    const after = await proxyStats();
 
+    // A Redis error would come back the same way: its call is not sent again.
+    expect((after.commands.EVALSHA ?? 0) - (before.commands.EVALSHA ?? 0), "EVALSHAs").toBe(REQUESTS);
+    expect(after.commands.EVAL ?? 0, "EVALs").toBe(before.commands.EVAL ?? 0);
     expectServerError(answers[0] as (typeof answers)[0]);
     for (const answer of answers.slice(1)) expectAdmitted(answer);
     expect(await redisCommand("GET", bucketKey(FREE.name, wrong))).toBe("not a hash");
