@@ -2,15 +2,14 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import worker from "../../src/index.ts";
-import { TOKEN_BUCKET_SCRIPT, TOKEN_BUCKET_SCRIPT_UNFLAGGED } from "../../src/limiter/token-bucket-script.ts";
+import {
+  scriptSha,
+  TOKEN_BUCKET_SCRIPT,
+  TOKEN_BUCKET_SCRIPT_UNFLAGGED,
+} from "../../src/limiter/token-bucket-script.ts";
 import { checkRequest, postCheck, redis, unique, watchRedisCalls } from "./helpers.ts";
 
 const strictFlagsUrl = inject("strictFlagsRestUrl");
-
-async function sha1(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -29,7 +28,7 @@ describe("the script in Redis", () => {
     const identifier = unique("flush");
     expect((await postCheck({ identifier })).status).toBe(200);
     await redis().scriptFlush();
-    const sha = await sha1(TOKEN_BUCKET_SCRIPT);
+    const sha = await scriptSha(TOKEN_BUCKET_SCRIPT);
     expect(await redis().scriptExists(sha)).toEqual([0]);
 
     const commands = watchRedisCalls();
@@ -86,7 +85,7 @@ describe("the script's allow-key-locking flag", () => {
     const identifier = unique("flagged");
     expect((await postCheck({ identifier })).status).toBe(200);
     // The REST server here accepts the flag as Upstash does: the flagged script is the one Redis ran.
-    expect(await redis().scriptExists(await sha1(TOKEN_BUCKET_SCRIPT))).toEqual([1]);
+    expect(await redis().scriptExists(await scriptSha(TOKEN_BUCKET_SCRIPT))).toEqual([1]);
   });
 
   it.skipIf(strictFlagsUrl === undefined)(
