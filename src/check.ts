@@ -13,12 +13,11 @@ export async function checkCounted(
   waitUntil: (promise: Promise<unknown>) => void,
   nowMs = Date.now(),
 ): Promise<Decision> {
-  const count = (decision: Decision | undefined) =>
-    metrics && waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, decision));
-  const decision = await limiter.check(input, { nowMs, waitUntil }).catch((error: unknown) => {
-    count(undefined);
-    throw error;
-  });
-  count(decision);
-  return decision;
+  let decision: Decision | undefined;
+  try {
+    decision = await limiter.check(input, { nowMs, waitUntil });
+    return decision;
+  } finally {
+    if (metrics) waitUntil(metrics.record(input.tier.name, input.identifier, input.cost, decision));
+  }
 }

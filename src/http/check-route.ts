@@ -19,19 +19,15 @@ export async function serveCheck(request: Request, env: object, ctx: WaitUntil):
   try {
     services = servicesFor(env);
     if (services.apiKeys !== undefined) await requireApiKey(request, services.apiKeys);
-    return await decide(request, services, ctx);
+    const input = await readCheckRequest(request, services.log);
+    const nowMs = Date.now();
+    const decision = await checkCounted(services, input, (point) => ctx.waitUntil(point), nowMs);
+    const body = checkBody(decision);
+    const headers = rateLimitHeaders(body, decision.buckets, input.tier.name, nowMs);
+    headers["content-type"] = "application/json";
+    if (body.allowed) return new Response(JSON.stringify(body), { status: 200, headers });
+    return new Response(JSON.stringify(limitedBody(body)), { status: 429, headers });
   } catch (error) {
     return errorResponse(error, services?.log);
   }
-}
-
-async function decide(request: Request, services: Services, ctx: WaitUntil) {
-  const input = await readCheckRequest(request, services.log);
-  const nowMs = Date.now();
-  const decision = await checkCounted(services, input, (point) => ctx.waitUntil(point), nowMs);
-  const body = checkBody(decision);
-  const headers = rateLimitHeaders(body, decision.buckets, input.tier.name, nowMs);
-  headers["content-type"] = "application/json";
-  if (body.allowed) return new Response(JSON.stringify(body), { status: 200, headers });
-  return new Response(JSON.stringify(limitedBody(body)), { status: 429, headers });
 }

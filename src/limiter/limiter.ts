@@ -103,11 +103,13 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
     return degradedDecision(maxCost(tier));
   }
 
-  async function decide({ identifier, tier, cost }: CheckInput, nowMs: number, waitUntil?: WaitUntil) {
-    const key = bucketKey(prefix, tier.name, identifier);
-    // A lease or a certain denial answers before queueing behind a call that is out for the bucket.
-    const answer = known.answer(key, tier, cost, nowMs);
-    if (answer !== undefined) return answer;
+  /** Redis's decision, in the next script call for the bucket; FAIL_MODE's when Redis cannot answer. */
+  async function decideInRedis(
+    key: string,
+    { tier, cost }: CheckInput,
+    nowMs: number,
+    waitUntil?: WaitUntil,
+  ) {
     const deadlineAt = Date.now() + settings.REDIS_TIMEOUT_MS;
     let decided: BucketAnswer;
     try {
@@ -127,7 +129,11 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
     },
 
     async check(input, { nowMs = Date.now(), waitUntil } = {}) {
-      const decision = await decide(input, nowMs, waitUntil);
+      const key = bucketKey(prefix, input.tier.name, input.identifier);
+      // A lease or a certain denial answers before queueing behind a call that is out for the bucket.
+      const decision =
+        known.answer(key, input.tier, input.cost, nowMs) ??
+        (await decideInRedis(key, input, nowMs, waitUntil));
       return input.tier.mode === "shadow" ? shadowed(decision) : decision;
     },
 
