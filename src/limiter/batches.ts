@@ -3,7 +3,7 @@ import { DeadlineExceededError } from "./deadline.ts";
 /** Keeps a promise's work going after the request that started it has answered (`ctx.waitUntil`). */
 export type WaitUntil = (promise: Promise<unknown>) => void;
 
-/** What a batch is sent with: the latest deadline of its members, and its leader's `waitUntil`. */
+/** What a batch is sent with: the latest deadline of its members, and its sender's `waitUntil`. */
 export interface BatchContext {
   deadlineAt: number;
   waitUntil?: WaitUntil;
@@ -13,20 +13,20 @@ interface Member<In, Out> {
   item: In;
   deadlineAt: number;
   waitUntil?: WaitUntil;
-  /** Waiting in the queue; told to lead the next batch; or sent in a batch. */
-  state: "waiting" | "leading" | "sent";
-  /** Resolved when this member is to send the next batch, from its own request. */
-  lead: PromiseWithResolvers<typeof LEAD>;
+  /** Whether it went out in a batch (it then waits only for that batch's outcome). */
+  sent: boolean;
+  /** Resolved when the batch out for its key settles, so that it may send the next: made in its own request. */
+  woken: PromiseWithResolvers<void>;
   /** Its outcome, from the batch it was sent in. */
   result: PromiseWithResolvers<Out>;
 }
 
 interface Queue<In, Out> {
+  /** Members not sent yet, oldest first. */
   waiting: Member<In, Out>[];
+  /** Whether a batch for the key is out. */
+  out: boolean;
 }
-
-/** Tells a waiting member that it sends the next batch. */
-const LEAD = Symbol("lead");
 
 /**
  * Decides concurrent work on one key in batches, with at most one batch in flight per key: work
@@ -35,15 +35,20 @@ const LEAD = Symbol("lead");
  * never queues behind itself.
  *
  * Each member gives up at its own deadline, never sooner and never later, wherever it is: in the
- * queue, leading, or in a batch that is out. A batch is sent under the latest deadline of its
- * members, so one member's spent time never fails the others; a member alone in its batch needs no
- * timer of its own, since the call's deadline is its own.
+ * queue, or in a batch that is out. A batch is sent under the latest deadline of its members, so one
+ * member's spent time never fails the others; a member alone in its batch needs no timer of its own,
+ * since the call's deadline is its own.
  *
- * Two workerd rules shape it. A request's pending I/O is cancelled when that request ends, so
- * each batch is sent by one of its own members (the one that waited longest), which hands the call
- * to its `waitUntil` so that it outlives the leader if the leader gives up first. And a request that
- * waits only on a promise another request will settle looks hung and is cancelled, so every member
- * also waits on its own deadline timer.
+ * Three workerd rules shape it:
+ * - A request's pending I/O is cancelled when that request ends, so each batch is sent from a request
+ *   that waits on it, which hands the call to its `waitUntil` when others count on it.
+ * - A promise's continuations run in the request that made it, and are dropped when that request is
+ *   gone (a client that hung up). So no one member is told to send the next batch, which would stall
+ *   the key for good if its request were gone: when a batch settles, every waiting member is woken in
+ *   its own request, and the first to run sends the rest. Members whose requests are gone never run;
+ *   the next batch carries them only until their deadline.
+ * - A request that waits only on a promise another request will settle looks hung and is cancelled,
+ *   so every waiting member also waits on its own deadline timer.
  */
 export class Batches<In, Out> {
   readonly #queues = new Map<string, Queue<In, Out>>();
@@ -56,9 +61,9 @@ export class Batches<In, Out> {
     this.#maxBatch = maxBatch;
   }
 
-  /** Whether a batch for `key` is out or waiting: new work on it will wait for a reply first. */
+  /** Whether a batch for `key` is out: new work on it will wait for its reply first. */
   busy(key: string): boolean {
-    return this.#queues.has(key);
+    return this.#queues.get(key)?.out === true;
   }
 
   /** Decides `item` in the next batch for `key`; rejects with `DeadlineExceededError` at `deadlineAt`. */
@@ -67,66 +72,76 @@ export class Batches<In, Out> {
       item,
       deadlineAt,
       waitUntil,
-      state: "waiting",
-      lead: Promise.withResolvers(),
+      sent: false,
+      woken: Promise.withResolvers(),
       result: Promise.withResolvers(),
     };
     // A member that gave up is not listening for the outcome of the batch it was sent in.
     member.result.promise.catch(() => {});
     let queue = this.#queues.get(key);
     if (queue === undefined) {
-      // Alone: its batch is itself, sent now under its own deadline, which the call keeps; no timer
-      // or race of its own (about 2% of a spread request's instructions, npm run bench:instructions).
-      queue = { waiting: [member] };
+      queue = { waiting: [], out: false };
       this.#queues.set(key, queue);
-      member.state = "leading";
-      this.#lead(key, queue, member);
-      return member.result.promise;
     }
     queue.waiting.push(member);
+    if (!queue.out) {
+      const batch = this.#sendNext(key, queue, member);
+      // Alone: its batch is itself, sent under its own deadline, which the call keeps; no timer or
+      // race of its own (about 2% of a spread request's instructions, npm run bench:instructions).
+      if (batch.length === 1 && member.sent) return member.result.promise;
+    }
 
     const expired = Promise.withResolvers<never>();
     expired.promise.catch(() => {});
     const timer = setTimeout(() => expired.reject(new DeadlineExceededError()), deadlineAt - Date.now());
     try {
-      if (member.state === "waiting") {
-        const told = await Promise.race([member.lead.promise, member.result.promise, expired.promise]);
-        if (told === LEAD) this.#lead(key, queue, member);
+      while (!member.sent) {
+        await Promise.race([member.woken.promise, expired.promise]);
+        if (member.sent) break;
+        // Re-armed before anything else runs, so no settling batch can wake the old promise unseen.
+        member.woken = Promise.withResolvers();
+        if (!queue.out) this.#sendNext(key, queue, member);
       }
       return await Promise.race([member.result.promise, expired.promise]);
     } catch (error) {
-      if (member.state !== "sent") this.#leave(key, queue, member);
+      if (!member.sent) this.#leave(key, queue, member);
       throw error;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** A member gives up before it was sent: out of the queue, passing the lead on if it had it. */
+  /** A member gives up before it was sent: out of the queue, and the queue gone once it is idle. */
   #leave(key: string, queue: Queue<In, Out>, member: Member<In, Out>) {
     const at = queue.waiting.indexOf(member);
     if (at !== -1) queue.waiting.splice(at, 1);
-    if (member.state === "leading") this.#handOff(key, queue);
+    this.#dropIfIdle(key, queue);
   }
 
-  /** The next batch is sent by the member that has waited longest, or there is no next batch. */
-  #handOff(key: string, queue: Queue<In, Out>) {
-    const next = queue.waiting[0];
-    if (next === undefined) {
-      this.#queues.delete(key);
-      return;
+  /** Forgets `queue` once nothing is out or waiting on it (unless `key` already has a newer one). */
+  #dropIfIdle(key: string, queue: Queue<In, Out>) {
+    if (!queue.out && queue.waiting.length === 0 && this.#queues.get(key) === queue) this.#queues.delete(key);
+  }
+
+  /**
+   * Sends the oldest waiting members as one batch, from `sender`'s request, and settles each with its
+   * outcome; members past their deadline have given up (or their requests are gone) and are dropped,
+   * never charged. Once it settles, what still waits is woken, or the queue is gone.
+   */
+  #sendNext(key: string, queue: Queue<In, Out>, sender: Member<In, Out>): Member<In, Out>[] {
+    const now = Date.now();
+    const live = queue.waiting.filter((member) => member.deadlineAt > now);
+    const batch = live.splice(0, this.#maxBatch);
+    queue.waiting = live;
+    if (batch.length === 0) {
+      this.#dropIfIdle(key, queue);
+      return batch;
     }
-    next.state = "leading";
-    next.lead.resolve(LEAD);
-  }
-
-  /** Sends the waiting members, the leader first, as one batch, and settles each with its outcome. */
-  #lead(key: string, queue: Queue<In, Out>, leader: Member<In, Out>): void {
-    const batch = queue.waiting.splice(0, this.#maxBatch);
-    for (const member of batch) member.state = "sent";
+    queue.out = true;
+    for (const member of batch) member.sent = true;
     const context = {
       deadlineAt: Math.max(...batch.map((member) => member.deadlineAt)),
-      waitUntil: leader.waitUntil,
+      waitUntil: sender.waitUntil,
     };
     const call = this.#send(
       key,
@@ -141,8 +156,13 @@ export class Batches<In, Out> {
           for (const member of batch) member.result.reject(error);
         },
       )
-      .finally(() => this.#handOff(key, queue));
-    // Others count on this call: it must outlive the leader, should the leader's deadline come first.
-    if (batch.length > 1) leader.waitUntil?.(call);
+      .finally(() => {
+        queue.out = false;
+        this.#dropIfIdle(key, queue);
+        for (const member of queue.waiting) member.woken.resolve();
+      });
+    // Others count on this call: it must outlive the sender, should the sender's deadline come first.
+    if (batch.length > 1 || batch[0] !== sender) sender.waitUntil?.(call);
+    return batch;
   }
 }

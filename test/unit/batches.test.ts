@@ -21,6 +21,25 @@ function gatedSender() {
   return { sent, send, release };
 }
 
+/**
+ * Submits `item` as a request that is gone by the time the batch out for its key settles: in workerd,
+ * a promise made in a request whose client hung up never runs its continuations again, whoever settles
+ * it ("Continuations for that request ... have been canceled"). Here every promise its submit makes
+ * ignores being settled, which is what the rest of the batch sees of it.
+ */
+function submitGone(batches: Batches<number, number>, key: string, item: number, deadlineAt: number) {
+  const withResolvers = Promise.withResolvers;
+  Promise.withResolvers = <T>() => {
+    const { promise } = withResolvers.call(Promise) as PromiseWithResolvers<T>;
+    return { promise, resolve: () => {}, reject: () => {} };
+  };
+  try {
+    batches.submit(key, item, deadlineAt).catch(() => {});
+  } finally {
+    Promise.withResolvers = withResolvers;
+  }
+}
+
 describe("batches", () => {
   it("sends work that arrives while a batch is out as one next batch, in order", async () => {
     const { sent, send, release } = gatedSender();
@@ -117,5 +136,49 @@ describe("batches", () => {
     await release();
     await release();
     expect(await Promise.all([first, patient])).toEqual([10, 30]);
+  });
+
+  describe("when a waiting member's request is gone", () => {
+    it("sends the next batch from a member that is still there, the gone one's work with it", async () => {
+      const { sent, send, release } = gatedSender();
+      const batches = new Batches(send, 100);
+      const first = batches.submit("k", 1, far);
+      // It has waited longest: told alone to send the next batch, it would never send it.
+      submitGone(batches, "k", 2, far);
+      const patient = batches.submit("k", 3, Date.now() + 2000);
+      await release();
+      expect(await first).toBe(10);
+      await release();
+      expect(await patient).toBe(30);
+      expect(sent).toEqual([[1], [2, 3]]);
+    });
+
+    it("sends at once for the next request when every waiting member is gone", async () => {
+      const { sent, send, release } = gatedSender();
+      const batches = new Batches(send, 100);
+      const first = batches.submit("k", 1, far);
+      submitGone(batches, "k", 2, far);
+      await release();
+      expect(await first).toBe(10);
+      expect(batches.busy("k")).toBe(false);
+
+      const next = batches.submit("k", 3, Date.now() + 2000);
+      await release();
+      expect(await next).toBe(30);
+      expect(sent).toEqual([[1], [2, 3]]);
+    });
+
+    it("never sends the work of a gone member whose deadline has passed", async () => {
+      const { sent, send, release } = gatedSender();
+      const batches = new Batches(send, 100);
+      const first = batches.submit("k", 1, far);
+      submitGone(batches, "k", 2, Date.now() + 20);
+      const patient = batches.submit("k", 3, far);
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      await release();
+      await release();
+      expect(await Promise.all([first, patient])).toEqual([10, 30]);
+      expect(sent).toEqual([[1], [3]]);
+    });
   });
 });
