@@ -5,16 +5,21 @@ import { costAbove } from "./check-input.ts";
 import { type CircuitBreaker, CircuitOpenError } from "./circuit-breaker.ts";
 import { DeadlineExceededError, withDeadline } from "./deadline.ts";
 import { type Decision, decisionFrom, exemptDecision } from "./decision.ts";
-import type { KnownBuckets } from "./known-buckets.ts";
+import type { CallPurpose, KnownBuckets } from "./known-buckets.ts";
 import { describeFailure, isEndpointFailure, isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
 import { decodeReply, limitsText } from "./script-reply.ts";
 import { recordKey } from "./token-bucket-script.ts";
 
-/** One request waiting for its bucket's next script call, or a give-back of an expired lease. */
+/**
+ * One request waiting for its bucket's next script call; or, asking nothing, a renewal of the
+ * isolate's lease ahead of its end, or a give-back of ended leases.
+ */
 export interface BucketRequest {
   tier: NamedTier;
-  /** Tokens asked; undefined for a give-back, which asks nothing. */
+  /** Tokens asked; undefined for a renewal or a give-back. */
   cost?: number;
+  /** Whether it renews the isolate's lease on the bucket (`KnownBuckets.renewalDue`). */
+  renew?: boolean;
   /** The caller's clock, ms. */
   nowMs: number;
   /**
@@ -64,13 +69,14 @@ export function bucketCalls(
       cost === undefined || !waits ? undefined : settle(() => known.answer(key, tier, cost, nowMs, false)),
     );
     const asked = requests.filter(({ cost }, i) => cost !== undefined && answers[i] === undefined);
-    const giveBack = asked.length === 0 && known.unspent(key, nowMs) > 0;
-    if (asked.length === 0 && !giveBack) return answers;
+    const renews = requests.some(({ renew }) => renew);
+    const purpose = purposeOf(asked.length > 0, renews, known.unspent(key, nowMs));
+    if (purpose === undefined) return answers;
     // Time spent queueing is not Redis's failure: no call, and nothing for the breaker.
     if (Date.now() >= context.deadlineAt) throw new DeadlineExceededError();
     if (!breaker.tryAcquire()) throw new CircuitOpenError();
 
-    const terms = known.leaseFor(key, tier, nowMs, !giveBack);
+    const terms = known.leaseFor(key, tier, nowMs, purpose);
     const costs = asked.map(({ cost }) => cost as number);
     const { caller, serial } = calls.next();
     const lostRecord = terms.lost === undefined ? serial : terms.lost;
@@ -93,6 +99,7 @@ export function bucketCalls(
       ...costs,
     ];
     let outcome: ReturnType<typeof decodeReply>;
+    const sentAt = Date.now();
     try {
       outcome = await withDeadline(
         async (retry) =>
@@ -111,7 +118,7 @@ export function bucketCalls(
     }
     breaker.succeeded();
     // On the callers' clock, which read no later than the send: the lease ends no later than Redis thinks.
-    known.remember(key, tier, outcome, terms, nowMs);
+    known.remember(key, tier, outcome, terms, nowMs, Date.now() - sentAt);
     if (outcome.lease > 0) context.waitUntil?.(giveBackAt(key, tier, nowMs + settings.LEASE_MS, context));
 
     const capacity = Math.min(...outcome.state.limits.map(({ limit }) => limit));
@@ -125,6 +132,13 @@ export function bucketCalls(
       requests[i]?.cost === undefined || answer !== undefined ? answer : decided.shift(),
     );
   };
+}
+
+/** Why a batch's call goes out, if it must: `unspent` counts the tokens of ended leases. */
+function purposeOf(decides: boolean, renews: boolean, unspent: number): CallPurpose | undefined {
+  if (decides) return "decide";
+  if (renews) return "renew";
+  return unspent > 0 ? "give back" : undefined;
 }
 
 /** What the isolate knows answers, or the error that it can never be allowed. */

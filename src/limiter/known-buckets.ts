@@ -30,6 +30,21 @@ const BUSY_REQUESTS = 2;
  */
 const SHORTEST_RATE_WINDOW = 1 / 10;
 
+/** Tokens taken on lease by one call, for this isolate to grant. */
+interface Lease {
+  /** Its tokens not granted yet. */
+  left: number;
+  /** When it stops granting: `LEASE_MS` after the call that took it was sent. */
+  until: number;
+}
+
+/**
+ * The last share of a lease in which the next one is taken, by time or by tokens, when two round
+ * trips to Redis take less: a renewal's reply is then in well before the end, however its round trip
+ * varies. Each lease period then costs one call, as before, plus a give-back when demand fell.
+ */
+const RENEWAL_SHARE = 1 / 10;
+
 /** What an isolate knows of one bucket, and what it holds of it. */
 interface Known {
   /** The tier's configured limits when learnt: an entry made under another config is never used. */
@@ -40,11 +55,14 @@ interface Known {
   repliedAt: number;
   /** Tokens out on lease to others at that reply: they may come back to Redis. */
   others: number;
-  /** Tokens leased to this isolate by its last call, and of those, the ones not granted yet. */
-  leased: number;
-  lease: number;
-  /** When the lease stops granting: `LEASE_MS` after the call that took it was sent. */
-  leaseUntil: number;
+  /**
+   * This isolate's leases, the earliest ending first: the one it grants from and, in that one's last
+   * round trips, the next one, taken ahead of its end. Ended ones wait here for a call to give back
+   * what is left of them.
+   */
+  leases: Lease[];
+  /** Tokens Redis counts as out on this isolate's leases: those held, and those granted since the last call. */
+  owed: number;
   /** Until when an exemption may be answered without Redis (a busy exempt identifier). */
   exemptUntil: number;
   /** This isolate's last call on the bucket when it got no reply: what the next call must name. */
@@ -66,13 +84,19 @@ interface LostCall {
   at: number;
 }
 
+/**
+ * Why a call for a bucket goes out: to decide requests, to take the next lease ahead of the end of
+ * the one the isolate grants from, or only to give back what is left of ended leases.
+ */
+export type CallPurpose = "decide" | "renew" | "give back";
+
 /** What a call for a bucket settles, gives back and asks for, from `KnownBuckets.leaseFor`. */
 export interface LeaseTerms {
-  /** The isolate's last lease, settled by this call. */
+  /** Tokens of this isolate's leases no longer out after this call: granted, or given back now. */
   settled: number;
-  /** Its tokens not granted, given back. */
+  /** Of those, the ones never granted, given back. */
   returned: number;
-  /** When it stopped granting (callers' clock, ms): a later give-back comes back less the refill since. */
+  /** When they stopped granting (callers' clock, ms): a later give-back comes back less the refill since. */
   ended: number;
   /** Tokens asked on lease. */
   wanted: number;
@@ -95,6 +119,10 @@ export interface LeaseTerms {
  *   them: a request whose cost the lease holds is allowed at once, until the lease is spent or
  *   `leaseMs` after the call that took it was sent. Its figures are those of Redis's buckets with the
  *   unspent lease back in them: exactly what Redis would say while no other isolate uses the bucket.
+ *   Within two round trips of its end (by its time, or by its tokens at the bucket's rate), the next
+ *   lease is due (`renewalDue`): a call takes it while this one still grants, so a busy bucket's
+ *   requests never wait for Redis. Each lease keeps its own end, so no token is granted later than
+ *   `leaseMs` after Redis let it go; a call gives back what is left of the ended ones.
  * - **Demand.** The requests and tokens asked of a bucket per lease period: a lease is asked only on
  *   a busy bucket, as large as the tokens asked per lease period at the rate of this one so far (over
  *   a tenth of it at least) or of the one before, whichever is more. So a bucket that turns busy gets
@@ -105,6 +133,8 @@ export class KnownBuckets {
   readonly #leaseMs: number;
   readonly #recordMs: number;
   readonly #maxEntries: number;
+  /** The isolate's round trip to Redis, smoothed over its calls' replies (ms). */
+  #roundTripMs = 0;
 
   /** `recordMs`: how long the script surely keeps a call's record (its retention, less clock slack). */
   constructor(leaseMs: number, recordMs: number, maxEntries = KNOWN_BUCKETS) {
@@ -128,9 +158,8 @@ export class KnownBuckets {
     const { redis } = known;
     if (redis === undefined) return undefined;
     const atMs = Math.max(redis.timeMs, nowMs);
-    if (nowMs < known.leaseUntil && cost <= known.lease) {
-      const tokens = refilledAt(this.#withLease(known, redis, 0), atMs).map((count) => count - cost);
-      known.lease -= cost;
+    if (grant(known.leases, cost, nowMs)) {
+      const tokens = refilledAt(this.#withLease(known, redis, cost), atMs).map((count) => count - cost);
       return decisionFrom(true, { limits: redis.limits, tokens, timeMs: atMs }, cost, nowMs, "isolate");
     }
     if (nowMs - known.repliedAt > DENY_CACHE_MAX_AGE_MS) return undefined;
@@ -149,33 +178,63 @@ export class KnownBuckets {
   }
 
   /**
-   * The terms of the next call for `key`: it gives back whatever is left of this isolate's lease
-   * (which stops granting now), and asks for a new lease on a busy bucket of a tier that leases.
-   * `renew` false asks for none (a give-back alone).
+   * Whether a busy bucket's next lease is due, asked after a grant of `cost`: the one this isolate
+   * grants from (or its exemption) ends within two round trips to Redis or its last tenth, by its
+   * time or by its tokens at the bucket's rate, or cannot grant `cost` again; and no next one is held
+   * yet. The call that takes it goes out while this one still grants.
    */
-  leaseFor(key: string, tier: NamedTier, nowMs: number, renew = true): LeaseTerms {
+  renewalDue(key: string, cost: number, nowMs: number): boolean {
+    const known = this.#entries.get(key);
+    if (known === undefined) return false;
+    const margin = Math.max(2 * this.#roundTripMs, this.#leaseMs * RENEWAL_SHARE);
+    if (known.exemptUntil > nowMs) return known.exemptUntil - nowMs <= margin;
+    const live = known.leases.filter(({ until }) => nowMs < until);
+    const [lease] = live;
+    if (lease === undefined || live.length > 1) return false;
+    const perMs = Math.max(this.#tokensAtRate(known, nowMs), known.lastTokens) / this.#leaseMs;
+    return lease.until - nowMs <= margin || lease.left < cost || lease.left <= perMs * margin;
+  }
+
+  /**
+   * The terms of the next call for `key`: it settles what this isolate granted of its leases and
+   * gives back what is left of the ones that stop granting (the ended ones; every one when it
+   * decides, the new lease replacing them), and, unless it only gives back, asks for a new lease on
+   * a busy bucket of a tier that leases.
+   */
+  leaseFor(key: string, tier: NamedTier, nowMs: number, purpose: CallPurpose = "decide"): LeaseTerms {
     const known = this.#entry(key, tier, nowMs);
     const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
-    const leases = renew && this.#leaseMs > 0 && tier.lease !== false && busy;
+    const leases = purpose !== "give back" && this.#leaseMs > 0 && tier.lease !== false && busy;
     const wanted = leases ? Math.max(this.#tokensAtRate(known, nowMs), known.lastTokens) : 0;
+    const kept = purpose === "decide" ? [] : known.leases.filter(({ until }) => nowMs < until);
+    let returned = 0;
+    let ended = nowMs;
+    for (const lease of known.leases) {
+      if (kept.includes(lease)) continue;
+      returned += lease.left;
+      ended = Math.min(ended, lease.until);
+    }
+    const held = kept.reduce((sum, { left }) => sum + left, 0);
+    const own = { settled: known.owed - held, returned, ended };
+    known.leases = kept;
+    known.owed = held;
     const { lost } = known;
     known.lost = undefined;
-    if (lost !== undefined) {
-      // Its lease lost with its reply has nothing granted yet; what it was to settle is carried again
-      // only while its record surely lasts, so that a call which did run is never settled twice.
-      const carried = nowMs - lost.at <= this.#recordMs ? lost.terms : { settled: 0, returned: 0, ended: 0 };
-      return { ...carried, wanted, lost: lost.serial };
-    }
-    const terms = {
-      settled: known.leased,
-      returned: known.lease,
-      ended: Math.min(known.leaseUntil, nowMs),
+    if (lost === undefined) return { ...own, wanted };
+    // Its lease lost with its reply has nothing granted yet; what it was to settle is carried again
+    // only while its record surely lasts, so that a call which did run is never settled twice. If it
+    // ran, the script settles its lease in place of all this call carries: what this call settles
+    // of its own stays counted out (until the bucket's leases are past their time) and what it gives
+    // back is left to the refill, so nothing comes back twice.
+    if (nowMs - lost.at > this.#recordMs) return { ...own, wanted, lost: lost.serial };
+    const carried = lost.terms;
+    return {
+      settled: carried.settled + own.settled,
+      returned: carried.returned + own.returned,
+      ended: carried.returned > 0 ? Math.min(carried.ended, own.ended) : own.ended,
       wanted,
+      lost: lost.serial,
     };
-    known.leased = 0;
-    known.lease = 0;
-    known.leaseUntil = 0;
-    return terms;
   }
 
   /** A call got no reply: it may have run, and leased. The next call names it (`leaseFor`). */
@@ -187,9 +246,18 @@ export class KnownBuckets {
   /**
    * Learns from a call's reply: Redis's buckets, the lease it took, and what others hold. `sentAt`
    * is the callers' clock when the call was asked (a lease grants for `leaseMs` from then), read no
-   * later than the send.
+   * later than the send; `roundTripMs` how long the reply took, which sets when a lease is renewed.
    */
-  remember(key: string, tier: NamedTier, outcome: CallOutcome, terms: LeaseTerms, sentAt: number) {
+  remember(
+    key: string,
+    tier: NamedTier,
+    outcome: CallOutcome,
+    terms: LeaseTerms,
+    sentAt: number,
+    roundTripMs = this.#roundTripMs,
+  ) {
+    // Smoothed as TCP smooths its round-trip time (RFC 6298): one reply in eight counts.
+    this.#roundTripMs += (roundTripMs - this.#roundTripMs) / (this.#roundTripMs === 0 ? 1 : 8);
     const known = this.#entry(key, tier, sentAt);
     const { state, lease, others } = outcome;
     known.repliedAt = sentAt;
@@ -200,16 +268,20 @@ export class KnownBuckets {
     }
     known.redis = { ...state, tokens: state.tokens.map((count) => count - lease) };
     known.others = others;
-    known.leased = lease;
-    known.lease = lease;
-    known.leaseUntil = lease > 0 ? sentAt + this.#leaseMs : 0;
     known.exemptUntil = 0;
+    if (lease > 0) {
+      known.owed += lease;
+      known.leases.push({ left: lease, until: sentAt + this.#leaseMs });
+      known.leases.sort((a, b) => a.until - b.until);
+    }
   }
 
-  /** Tokens of an expired lease on `key` not granted yet: a give-back is due. */
+  /** Tokens of ended leases on `key` not granted: a give-back is due. */
   unspent(key: string, nowMs: number): number {
     const known = this.#entries.get(key);
-    return known !== undefined && nowMs >= known.leaseUntil ? known.lease : 0;
+    let left = 0;
+    for (const lease of known?.leases ?? []) if (nowMs >= lease.until) left += lease.left;
+    return left;
   }
 
   /** Forgets what it knew of `key`, its lease included, e.g. after an operator changed it. */
@@ -223,9 +295,10 @@ export class KnownBuckets {
     return Math.ceil((known.tokens * this.#leaseMs) / measuredMs);
   }
 
-  /** Redis's buckets with this isolate's unspent lease and `extra` tokens back in them. */
+  /** Redis's buckets with this isolate's unspent leases and `extra` tokens back in them. */
   #withLease(known: Known, redis: BucketState, extra: number): BucketState {
-    const back = known.lease + extra;
+    let back = extra;
+    for (const { left } of known.leases) back += left;
     return back === 0 ? redis : { ...redis, tokens: redis.tokens.map((count) => count + back) };
   }
 
@@ -239,9 +312,8 @@ export class KnownBuckets {
         tierLimits,
         repliedAt: 0,
         others: 0,
-        leased: 0,
-        lease: 0,
-        leaseUntil: 0,
+        leases: [],
+        owed: 0,
         exemptUntil: 0,
         periodStart: nowMs,
         requests: 0,
@@ -266,4 +338,21 @@ export class KnownBuckets {
     }
     return known;
   }
+}
+
+/**
+ * Takes `cost` from the leases that still grant at `nowMs`, the earliest ending first; false, taking
+ * nothing, when they hold less.
+ */
+function grant(leases: Lease[], cost: number, nowMs: number): boolean {
+  if (leases.length === 0) return false;
+  const live = leases.filter(({ until }) => nowMs < until);
+  if (live.length === 0 || live.reduce((sum, { left }) => sum + left, 0) < cost) return false;
+  let owed = cost;
+  for (const lease of live) {
+    const taken = Math.min(lease.left, owed);
+    lease.left -= taken;
+    owed -= taken;
+  }
+  return true;
 }

@@ -92,6 +92,23 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
     });
   }
 
+  /**
+   * Takes the next lease on a busy bucket while the one it grants from still does, off the request
+   * path, so that its requests never wait for Redis (known-buckets.ts: `renewalDue`). Not while a
+   * call is out for the bucket: its reply may bring a lease. A renewal that fails is left to the
+   * next request, which goes to Redis as ever once the lease is spent.
+   */
+  function renewIfDue(key: string, tier: NamedTier, cost: number, nowMs: number, waitUntil?: WaitUntil) {
+    if (batches.busy(key) || !known.renewalDue(key, cost, nowMs)) return;
+    const deadlineAt = Date.now() + settings.REDIS_TIMEOUT_MS;
+    const renewal = batches
+      .submit(key, { tier, nowMs, renew: true }, deadlineAt, waitUntil)
+      .catch((error: unknown) => {
+        log.debug("lease not renewed", { tier: tier.name, reason: describeFailure(error) });
+      });
+    waitUntil?.(renewal);
+  }
+
   /** The one failure policy: FAIL_MODE decides, and the answer is marked and logged. */
   function unavailable(tier: NamedTier, error: unknown): Decision {
     const reason = describeFailure(error);
@@ -131,9 +148,9 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
     async check(input, { nowMs = Date.now(), waitUntil } = {}) {
       const key = bucketKey(prefix, input.tier.name, input.identifier);
       // A lease or a certain denial answers before queueing behind a call that is out for the bucket.
-      const decision =
-        known.answer(key, input.tier, input.cost, nowMs) ??
-        (await decideInRedis(key, input, nowMs, waitUntil));
+      let decision = known.answer(key, input.tier, input.cost, nowMs);
+      if (decision === undefined) decision = await decideInRedis(key, input, nowMs, waitUntil);
+      else if (decision.allowed) renewIfDue(key, input.tier, input.cost, nowMs, waitUntil);
       return input.tier.mode === "shadow" ? shadowed(decision) : decision;
     },
 

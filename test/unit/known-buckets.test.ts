@@ -25,9 +25,16 @@ const state = (tokens: number[], timeMs: number, limits = "10:10000"): BucketSta
  * others' leases outstanding) and `deny` for the old cache's question.
  */
 class Known extends KnownBuckets {
-  learn(key: string, at: NamedTier, learnt: BucketState, nowMs: number, { lease = 0, others = 0 } = {}) {
+  learn(
+    key: string,
+    at: NamedTier,
+    learnt: BucketState,
+    nowMs: number,
+    { lease = 0, others = 0, roundTripMs = 0 } = {},
+  ) {
     const outcome = { decisions: [], state: learnt, lease, others };
-    this.remember(key, at, outcome, { settled: 0, returned: 0, ended: 0, wanted: lease }, nowMs);
+    const terms = { settled: 0, returned: 0, ended: 0, wanted: lease };
+    this.remember(key, at, outcome, terms, nowMs, roundTripMs);
   }
 
   deny(key: string, at: NamedTier, cost: number, nowMs: number) {
@@ -209,7 +216,9 @@ describe("leases", () => {
     expect(busy(new Known(0, RECORD_MS), minute).leaseFor("k", minute, T0).wanted).toBe(0);
     const unleased = { ...minute, lease: false };
     expect(busy(new Known(LEASE_MS, RECORD_MS), unleased).leaseFor("k", unleased, T0).wanted).toBe(0);
-    expect(busy(new Known(LEASE_MS, RECORD_MS), minute).leaseFor("k", minute, T0, false).wanted).toBe(0);
+    expect(busy(new Known(LEASE_MS, RECORD_MS), minute).leaseFor("k", minute, T0, "give back").wanted).toBe(
+      0,
+    );
   });
 
   it("answers a busy exempt identifier's requests without Redis while its lease time lasts", () => {
@@ -250,5 +259,123 @@ describe("leases", () => {
       lost: "8",
     });
     expect(known.leaseFor("k", minute, T0 + RECORD_MS + 2).lost).toBeUndefined();
+  });
+});
+
+describe("renewing a lease ahead of its end", () => {
+  const minute: NamedTier = tierOf("m", [100, 60]);
+  const full = (timeMs: number) => state([100], timeMs, "100:60000");
+  // Replies 50 ms after the send: a lease is renewed within 100 ms of its end.
+  const ROUND_TRIP_MS = 50;
+
+  it("is due within two round trips of the lease's end, or once it cannot grant the same cost again", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    known.learn("k", minute, full(T0), T0, { lease: 10, roundTripMs: ROUND_TRIP_MS });
+    known.answer("k", minute, 1, T0 + 850);
+    // A token asked in 850 ms: the 9 left last well past the next 100 ms.
+    expect(known.renewalDue("k", 1, T0 + 850)).toBe(false);
+    known.answer("k", minute, 1, T0 + 901);
+    expect(known.renewalDue("k", 1, T0 + 901)).toBe(true);
+
+    const bursty = new Known(LEASE_MS, RECORD_MS);
+    bursty.learn("k", minute, full(T0), T0, { lease: 10, roundTripMs: ROUND_TRIP_MS });
+    bursty.answer("k", minute, 4, T0 + 10);
+    expect(bursty.renewalDue("k", 4, T0 + 10)).toBe(false);
+    bursty.answer("k", minute, 4, T0 + 20);
+    expect(bursty.renewalDue("k", 4, T0 + 20)).toBe(true);
+  });
+
+  it("is due by the tokens left at the bucket's rate", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    known.learn("k", minute, full(T0), T0, { lease: 40, roundTripMs: ROUND_TRIP_MS });
+    // 30 tokens in 300 ms: 10 in the next 100 ms, as many as are left.
+    for (let at = 0; at < 290; at += 10) known.answer("k", minute, 1, T0 + at);
+    expect(known.renewalDue("k", 1, T0 + 290)).toBe(false);
+    known.answer("k", minute, 1, T0 + 300);
+    expect(known.renewalDue("k", 1, T0 + 300)).toBe(true);
+  });
+
+  it("keeps granting from the lease while the next one is taken, then from both, each until its own end", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    known.learn("k", minute, state([99], T0, "100:60000"), T0, { lease: 10, roundTripMs: ROUND_TRIP_MS });
+    for (let i = 0; i < 6; i++) known.answer("k", minute, 1, T0 + 900);
+    // The renewal settles the 6 granted and keeps the 4 left granting: nothing is given back.
+    expect(known.leaseFor("k", minute, T0 + 900, "renew")).toMatchObject({ settled: 6, returned: 0 });
+    expect(known.answer("k", minute, 1, T0 + 920)).toMatchObject({ allowed: true, decidedBy: "isolate" });
+    // Its reply: 10 more on lease, Redis's bucket at 83 with them still in it.
+    known.learn("k", minute, state([83], T0 + 900, "100:60000"), T0 + 900, { lease: 10 });
+    expect(known.renewalDue("k", 1, T0 + 950)).toBe(false);
+    // The figures count both leases' tokens back: 73 in Redis, 3 + 10 held, less the one granted.
+    expect(known.answer("k", minute, 1, T0 + 950)?.mostRestrictive?.remaining).toBe(85);
+    // At its end the first lease stops granting, with 2 left; the second grants on.
+    expect(known.answer("k", minute, 11, T0 + 1000)).toBeUndefined();
+    expect(known.answer("k", minute, 10, T0 + 1000)).toMatchObject({ allowed: true });
+    expect(known.unspent("k", T0 + 1000)).toBe(2);
+    expect(known.answer("k", minute, 1, T0 + 1000)).toBeUndefined();
+  });
+
+  it("gives back only ended leases when it renews or gives back, and every one when it decides", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    known.learn("k", minute, full(T0), T0, { lease: 10 });
+    known.answer("k", minute, 4, T0 + 100);
+    known.leaseFor("k", minute, T0 + 900, "renew");
+    known.learn("k", minute, full(T0 + 900), T0 + 900, { lease: 8 });
+    known.answer("k", minute, 3, T0 + 1200);
+    // The first lease ended at T0 + 1000 with 6 left; of the second, 3 were granted and 5 still grant.
+    expect(known.leaseFor("k", minute, T0 + 1500, "give back")).toEqual({
+      settled: 9,
+      returned: 6,
+      ended: T0 + 1000,
+      wanted: 0,
+    });
+    expect(known.answer("k", minute, 5, T0 + 1500)).toMatchObject({ allowed: true });
+    known.learn("k", minute, full(T0 + 1500), T0 + 1500, { lease: 4 });
+    known.answer("k", minute, 1, T0 + 1600);
+    // Deciding, the call takes a new lease in place of them all: it gives back all that is left.
+    expect(known.leaseFor("k", minute, T0 + 1600)).toMatchObject({
+      settled: 9,
+      returned: 3,
+      ended: T0 + 1600,
+    });
+    expect(known.answer("k", minute, 1, T0 + 1600)).toBeUndefined();
+  });
+
+  it("is not due on a bucket that already holds its next lease, or has no live one", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    known.learn("k", minute, full(T0), T0, { lease: 2, roundTripMs: ROUND_TRIP_MS });
+    known.answer("k", minute, 2, T0);
+    expect(known.renewalDue("k", 2, T0)).toBe(true);
+    known.leaseFor("k", minute, T0, "renew");
+    known.learn("k", minute, full(T0), T0 + 10, { lease: 2 });
+    expect(known.renewalDue("k", 2, T0 + 20)).toBe(false);
+    expect(known.renewalDue("k", 1, T0 + 2000)).toBe(false);
+    expect(known.renewalDue("other", 1, T0)).toBe(false);
+  });
+
+  it("renews a busy exemption within two round trips of its end", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    known.learn("k", minute, { limits: [], tokens: [], timeMs: T0 }, T0, {
+      lease: 5,
+      roundTripMs: ROUND_TRIP_MS,
+    });
+    expect(known.renewalDue("k", 1, T0 + 899)).toBe(false);
+    expect(known.renewalDue("k", 1, T0 + 900)).toBe(true);
+  });
+
+  it("carries what a lost renewal was to settle, with what it settles itself, into the next call", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    known.learn("k", minute, full(T0), T0, { lease: 10 });
+    known.answer("k", minute, 4, T0 + 100);
+    const terms = known.leaseFor("k", minute, T0 + 900, "renew");
+    expect(terms).toMatchObject({ settled: 4, returned: 0 });
+    known.lose("k", minute, "9", terms, T0 + 900);
+    // Granted on while the renewal was out: 2 more; at its end, 4 are left.
+    known.answer("k", minute, 2, T0 + 950);
+    expect(known.leaseFor("k", minute, T0 + 1100)).toMatchObject({
+      settled: 10,
+      returned: 4,
+      ended: T0 + 1000,
+      lost: "9",
+    });
   });
 });
