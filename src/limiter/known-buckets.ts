@@ -39,9 +39,10 @@ interface Lease {
 }
 
 /**
- * The last share of a lease in which the next one is taken, by time or by tokens, when two round
- * trips to Redis take less: a renewal's reply is then in well before the end, however its round trip
- * varies. Each lease period then costs one call, as before, plus a give-back when demand fell.
+ * The last share of a lease (or of a reply's trust for denials) in which it is renewed, by time or by
+ * tokens, when two round trips to Redis take less: the renewal's reply is then in well before the
+ * end, however its round trip varies. Each period then costs one call, as before, plus a give-back
+ * when demand fell.
  */
 const RENEWAL_SHARE = 1 / 10;
 
@@ -178,35 +179,56 @@ export class KnownBuckets {
   }
 
   /**
-   * Whether a busy bucket's next lease is due, asked after a grant of `cost`: the one this isolate
-   * grants from (or its exemption) ends within two round trips to Redis or its last tenth, by its
-   * time or by its tokens at the bucket's rate, or cannot grant `cost` again; and no next one is held
-   * yet. The call that takes it goes out while this one still grants.
+   * Whether a call should renew what this isolate knows of a busy bucket, asked after it answered a
+   * request of `cost` alone: the lease it grants from (or its exemption) ends within two round trips
+   * to Redis or its last tenth, by its time or by its tokens at the bucket's rate, or cannot grant
+   * `cost` again, and no next lease is held yet; or the reply its certain denials rest on is that near
+   * the end of its trust. The call goes out while the isolate still answers, so a busy bucket's
+   * requests never wait for Redis.
    */
   renewalDue(key: string, cost: number, nowMs: number): boolean {
     const known = this.#entries.get(key);
     if (known === undefined) return false;
-    const margin = Math.max(2 * this.#roundTripMs, this.#leaseMs * RENEWAL_SHARE);
-    if (known.exemptUntil > nowMs) return known.exemptUntil - nowMs <= margin;
-    const live = known.leases.filter(({ until }) => nowMs < until);
-    const [lease] = live;
-    if (lease === undefined || live.length > 1) return false;
+    if (known.exemptUntil > nowMs) return known.exemptUntil - nowMs <= this.#ahead(this.#leaseMs);
+    let lease: Lease | undefined;
+    let live = 0;
+    for (const each of known.leases) {
+      if (nowMs >= each.until) continue;
+      lease ??= each;
+      live += 1;
+    }
+    if (lease === undefined) {
+      const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
+      const trustedFor = known.repliedAt + DENY_CACHE_MAX_AGE_MS - nowMs;
+      return busy && known.redis !== undefined && trustedFor <= this.#ahead(DENY_CACHE_MAX_AGE_MS);
+    }
+    if (live > 1) return false;
+    const margin = this.#ahead(this.#leaseMs);
     const perMs = Math.max(this.#tokensAtRate(known, nowMs), known.lastTokens) / this.#leaseMs;
     return lease.until - nowMs <= margin || lease.left < cost || lease.left <= perMs * margin;
+  }
+
+  /** How long before the end of `span` ms something is renewed: two round trips, or its last tenth. */
+  #ahead(span: number): number {
+    return Math.max(2 * this.#roundTripMs, span * RENEWAL_SHARE);
   }
 
   /**
    * The terms of the next call for `key`: it settles what this isolate granted of its leases and
    * gives back what is left of the ones that stop granting (the ended ones; every one when it
-   * decides, the new lease replacing them), and, unless it only gives back, asks for a new lease on
-   * a busy bucket of a tier that leases.
+   * decides, the new lease replacing them), and asks for a new lease on a busy bucket of a tier that
+   * leases when it decides requests or renews a lease.
    */
   leaseFor(key: string, tier: NamedTier, nowMs: number, purpose: CallPurpose = "decide"): LeaseTerms {
     const known = this.#entry(key, tier, nowMs);
     const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
-    const leases = purpose !== "give back" && this.#leaseMs > 0 && tier.lease !== false && busy;
-    const wanted = leases ? Math.max(this.#tokensAtRate(known, nowMs), known.lastTokens) : 0;
     const kept = purpose === "decide" ? [] : known.leases.filter(({ until }) => nowMs < until);
+    // A renewal asks for a lease in place of the one (or the exemption) it renews; renewing the reply
+    // that certain denials rest on, it only looks.
+    const renews = kept.length > 0 || known.exemptUntil > nowMs;
+    const asks = purpose === "decide" || (purpose === "renew" && renews);
+    const leases = asks && this.#leaseMs > 0 && tier.lease !== false && busy;
+    const wanted = leases ? Math.max(this.#tokensAtRate(known, nowMs), known.lastTokens) : 0;
     let returned = 0;
     let ended = nowMs;
     for (const lease of known.leases) {

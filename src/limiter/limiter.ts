@@ -93,10 +93,11 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
   }
 
   /**
-   * Takes the next lease on a busy bucket while the one it grants from still does, off the request
-   * path, so that its requests never wait for Redis (known-buckets.ts: `renewalDue`). Not while a
-   * call is out for the bucket: its reply may bring a lease. A renewal that fails is left to the
-   * next request, which goes to Redis as ever once the lease is spent.
+   * Renews what the isolate knows of a busy bucket before it runs out (known-buckets.ts:
+   * `renewalDue`): the next lease, taken while the one it grants from still does, or a fresh reply
+   * for its certain denials. Off the request path, so that the bucket's requests never wait for
+   * Redis; not while a call is out for the bucket, whose reply renews it anyway. A renewal that fails
+   * is left to the next request, which goes to Redis as ever.
    */
   function renewIfDue(key: string, tier: NamedTier, cost: number, nowMs: number, waitUntil?: WaitUntil) {
     if (batches.busy(key) || !known.renewalDue(key, cost, nowMs)) return;
@@ -150,7 +151,7 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
       // A lease or a certain denial answers before queueing behind a call that is out for the bucket.
       let decision = known.answer(key, input.tier, input.cost, nowMs);
       if (decision === undefined) decision = await decideInRedis(key, input, nowMs, waitUntil);
-      else if (decision.allowed) renewIfDue(key, input.tier, input.cost, nowMs, waitUntil);
+      else renewIfDue(key, input.tier, input.cost, nowMs, waitUntil);
       return input.tier.mode === "shadow" ? shadowed(decision) : decision;
     },
 

@@ -352,6 +352,17 @@ describe("renewing a lease ahead of its end", () => {
     expect(known.renewalDue("other", 1, T0)).toBe(false);
   });
 
+  it("asks again what a busy bucket's certain denials rest on before the reply is too old to trust", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    known.learn("k", minute, state([0], T0, "100:60000"), T0, { roundTripMs: ROUND_TRIP_MS });
+    expect(known.answer("k", minute, 1, T0 + 10)).toMatchObject({ allowed: false });
+    // Asked once: not busy, and left to the request that finds the reply too old.
+    expect(known.renewalDue("k", 1, T0 + DENY_CACHE_MAX_AGE_MS - 50)).toBe(false);
+    expect(known.answer("k", minute, 1, T0 + 20)).toMatchObject({ allowed: false });
+    expect(known.renewalDue("k", 1, T0 + DENY_CACHE_MAX_AGE_MS - 101)).toBe(false);
+    expect(known.renewalDue("k", 1, T0 + DENY_CACHE_MAX_AGE_MS - 100)).toBe(true);
+  });
+
   it("renews a busy exemption within two round trips of its end", () => {
     const known = new Known(LEASE_MS, RECORD_MS);
     known.learn("k", minute, { limits: [], tokens: [], timeMs: T0 }, T0, {
