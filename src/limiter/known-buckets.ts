@@ -120,10 +120,12 @@ export interface LeaseTerms {
  *   them: a request whose cost the lease holds is allowed at once, until the lease is spent or
  *   `leaseMs` after the call that took it was sent. Its figures are those of Redis's buckets with the
  *   unspent lease back in them: exactly what Redis would say while no other isolate uses the bucket.
- *   Within two round trips of its end (by its time, or by its tokens at the bucket's rate), the next
- *   lease is due (`renewalDue`): a call takes it while this one still grants, so a busy bucket's
- *   requests never wait for Redis. Each lease keeps its own end, so no token is granted later than
- *   `leaseMs` after Redis let it go; a call gives back what is left of the ended ones.
+ *   Within two round trips of its end or its last tenth (by its time, or by its tokens at the
+ *   bucket's rate), the next lease is due (`renewalDue`): a call takes it while this one still
+ *   grants, so a busy bucket's requests never wait for Redis. Each lease keeps its own end, so no
+ *   token is granted later than `leaseMs` after Redis let it go; a call gives back what is left of
+ *   the ended ones. A busy bucket's certain denials are renewed alike: the reply they rest on is
+ *   asked again before it is too old to trust.
  * - **Demand.** The requests and tokens asked of a bucket per lease period: a lease is asked only on
  *   a busy bucket, as large as the tokens asked per lease period at the rate of this one so far (over
  *   a tenth of it at least) or of the one before, whichever is more. So a bucket that turns busy gets

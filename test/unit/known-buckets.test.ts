@@ -265,7 +265,8 @@ describe("leases", () => {
 describe("renewing a lease ahead of its end", () => {
   const minute: NamedTier = tierOf("m", [100, 60]);
   const full = (timeMs: number) => state([100], timeMs, "100:60000");
-  // Replies 50 ms after the send: a lease is renewed within 100 ms of its end.
+  // Replies 50 ms after the send: a lease is renewed within 100 ms of its end (two round trips, and
+  // the last tenth of LEASE_MS).
   const ROUND_TRIP_MS = 50;
 
   it("is due within two round trips of the lease's end, or once it cannot grant the same cost again", () => {
@@ -283,6 +284,14 @@ describe("renewing a lease ahead of its end", () => {
     expect(bursty.renewalDue("k", 4, T0 + 10)).toBe(false);
     bursty.answer("k", minute, 4, T0 + 20);
     expect(bursty.renewalDue("k", 4, T0 + 20)).toBe(true);
+  });
+
+  it("is due earlier when two round trips take longer than the lease's last tenth", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    known.learn("k", minute, full(T0), T0, { lease: 10, roundTripMs: 200 });
+    known.answer("k", minute, 1, T0 + 10);
+    expect(known.renewalDue("k", 1, T0 + 599)).toBe(false);
+    expect(known.renewalDue("k", 1, T0 + 600)).toBe(true);
   });
 
   it("is due by the tokens left at the bucket's rate", () => {
