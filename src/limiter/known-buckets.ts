@@ -224,21 +224,26 @@ export class KnownBuckets {
   leaseFor(key: string, tier: NamedTier, nowMs: number, purpose: CallPurpose = "decide"): LeaseTerms {
     const known = this.#entry(key, tier, nowMs);
     const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
-    const kept = purpose === "decide" ? [] : known.leases.filter(({ until }) => nowMs < until);
+    // The leases that go on granting; the others stop now, and what is left of them goes back.
+    const kept: Lease[] = [];
+    let held = 0;
+    let returned = 0;
+    let ended = nowMs;
+    for (const lease of known.leases) {
+      if (purpose !== "decide" && nowMs < lease.until) {
+        kept.push(lease);
+        held += lease.left;
+      } else {
+        returned += lease.left;
+        ended = Math.min(ended, lease.until);
+      }
+    }
     // A renewal asks for a lease in place of the one (or the exemption) it renews; renewing the reply
     // that certain denials rest on, it only looks.
     const renews = kept.length > 0 || known.exemptUntil > nowMs;
     const asks = purpose === "decide" || (purpose === "renew" && renews);
     const leases = asks && this.#leaseMs > 0 && tier.lease !== false && busy;
     const wanted = leases ? Math.max(this.#tokensAtRate(known, nowMs), known.lastTokens) : 0;
-    let returned = 0;
-    let ended = nowMs;
-    for (const lease of known.leases) {
-      if (kept.includes(lease)) continue;
-      returned += lease.left;
-      ended = Math.min(ended, lease.until);
-    }
-    const held = kept.reduce((sum, { left }) => sum + left, 0);
     const own = { settled: known.owed - held, returned, ended };
     known.leases = kept;
     known.owed = held;
@@ -369,11 +374,17 @@ export class KnownBuckets {
  * nothing, when they hold less.
  */
 function grant(leases: Lease[], cost: number, nowMs: number): boolean {
-  if (leases.length === 0) return false;
-  const live = leases.filter(({ until }) => nowMs < until);
-  if (live.length === 0 || live.reduce((sum, { left }) => sum + left, 0) < cost) return false;
+  let held = 0;
+  let live = false;
+  for (const { left, until } of leases) {
+    if (nowMs >= until) continue;
+    held += left;
+    live = true;
+  }
+  if (!live || held < cost) return false;
   let owed = cost;
-  for (const lease of live) {
+  for (const lease of leases) {
+    if (nowMs >= lease.until) continue;
     const taken = Math.min(lease.left, owed);
     lease.left -= taken;
     owed -= taken;
