@@ -64,6 +64,11 @@ interface Known {
   leases: Lease[];
   /** Tokens Redis counts as out on this isolate's leases: those held, and those granted since the last call. */
   owed: number;
+  /**
+   * Tokens its calls since the last reply give back: Redis may hold them already, so they count as
+   * the bucket's until a reply says where they are.
+   */
+  returning: number;
   /** Until when an exemption may be answered without Redis (a busy exempt identifier). */
   exemptUntil: number;
   /** This isolate's last call on the bucket when it got no reply: what the next call must name. */
@@ -111,7 +116,8 @@ export interface LeaseTerms {
  * - **Certain denials.** Every reply gives each bucket's exact tokens at the bucket's time. After
  *   that, other callers take tokens, and give back at most the tokens they held on lease then
  *   (`others`, which the script counts); the refill adds at most `limit / window` per ms. So `tokens
- *   + others + this isolate's lease + refill since` bounds what Redis will find, and a request
+ *   + others + this isolate's leases + what its calls since are giving back + refill since` bounds
+ *   what Redis will find, and a request
  *   costing more than that in any bucket would be denied by Redis too: it is denied here, and never
  *   one that Redis would allow (within `DENY_CACHE_MAX_AGE_MS` of an operator's change). Its figures
  *   are bounds: `tokens_remaining` at most what is left, `retry_after` and `reset_at` no later than
@@ -247,6 +253,7 @@ export class KnownBuckets {
     const own = { settled: known.owed - held, returned, ended };
     known.leases = kept;
     known.owed = held;
+    known.returning += returned;
     const { lost } = known;
     known.lost = undefined;
     if (lost === undefined) return { ...own, wanted };
@@ -290,6 +297,7 @@ export class KnownBuckets {
     const known = this.#entry(key, tier, sentAt);
     const { state, lease, others } = outcome;
     known.repliedAt = sentAt;
+    known.returning = 0;
     if (state.limits.length === 0) {
       known.redis = undefined;
       known.exemptUntil = terms.wanted > 0 ? sentAt + this.#leaseMs : 0;
@@ -324,9 +332,9 @@ export class KnownBuckets {
     return Math.ceil((known.tokens * this.#leaseMs) / measuredMs);
   }
 
-  /** Redis's buckets with this isolate's unspent leases and `extra` tokens back in them. */
+  /** Redis's buckets with this isolate's unspent leases, those it is giving back, and `extra` in them. */
   #withLease(known: Known, redis: BucketState, extra: number): BucketState {
-    let back = extra;
+    let back = extra + known.returning;
     for (const { left } of known.leases) back += left;
     return back === 0 ? redis : { ...redis, tokens: redis.tokens.map((count) => count + back) };
   }
@@ -343,6 +351,7 @@ export class KnownBuckets {
         others: 0,
         leases: [],
         owed: 0,
+        returning: 0,
         exemptUntil: 0,
         periodStart: nowMs,
         requests: 0,

@@ -232,6 +232,19 @@ describe("leases", () => {
     expect(known.answer("k", minute, 50, T0 + LEASE_MS)).toBeUndefined();
   });
 
+  it("counts the tokens a call is giving back as tokens Redis may hold, until its reply", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    // All 10 tokens left were leased; the lease ends unspent, and a give-back goes out.
+    known.learn("k", minute, state([10], T0, "100:60000"), T0, { lease: 10 });
+    expect(known.leaseFor("k", minute, T0 + LEASE_MS, "give back")).toMatchObject({ returned: 10 });
+    // While it is out, Redis may already hold them: a cost of 5 is not a certain denial.
+    expect(known.deny("k", minute, 5, T0 + LEASE_MS)).toBeUndefined();
+    expect(known.deny("k", minute, 12, T0 + LEASE_MS)).toBeDefined();
+    // Its reply says where they are.
+    known.learn("k", minute, state([0], T0 + LEASE_MS, "100:60000"), T0 + LEASE_MS);
+    expect(known.deny("k", minute, 5, T0 + LEASE_MS + 1)).toBeDefined();
+  });
+
   it("forgets the lease with the bucket, as after an operator's change", () => {
     const known = new Known(LEASE_MS, RECORD_MS);
     known.learn("k", minute, full(T0), T0, { lease: 10 });
