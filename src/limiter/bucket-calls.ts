@@ -76,8 +76,8 @@ export function bucketCalls(
     if (Date.now() >= context.deadlineAt) throw new DeadlineExceededError();
     if (!breaker.tryAcquire()) throw new CircuitOpenError();
 
-    const terms = known.leaseFor(key, tier, nowMs, purpose);
     const costs = asked.map(({ cost }) => cost as number);
+    const terms = known.leaseFor(key, tier, nowMs, purpose, costs);
     const { caller, serial } = calls.next();
     const lostRecord = terms.lost === undefined ? serial : terms.lost;
     const keys = [

@@ -110,6 +110,35 @@ describe("the deny cache", () => {
     );
   });
 
+  it("decides concurrent requests in one isolate as one bucket taking them in order would, calls out or not", async () => {
+    const small: NamedTier = tierOf("in-order", [12, 600]);
+    const wave = fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 8 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(wave, { minLength: 1, maxLength: 6 }), async (waves) => {
+        const [limiter] = isolates(1) as [Limiter];
+        const decisions: Promise<boolean>[] = [];
+        for (const costs of waves) {
+          // Each wave arrives while the calls of the ones before may still be out: certain denials
+          // behind a call, leases, batches and calls all meet.
+          for (const cost of costs) {
+            const decision = limiter.check({ identifier: "o", tier: small, cost }, { nowMs: T0 });
+            decisions.push(decision.then(({ allowed }) => allowed));
+          }
+          await new Promise((resolve) => setTimeout(resolve, 0));
+        }
+        // At one moment (no refill), the exact bucket: each request in turn, allowed if it fits.
+        let tokens = 12;
+        const expected = waves.flat().map((cost) => {
+          const fits = tokens >= cost;
+          if (fits) tokens -= cost;
+          return fits;
+        });
+        expect(await Promise.all(decisions)).toEqual(expected);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it("answers an operator's change in every other isolate within a second", async () => {
     const prefix = unique("admin");
     const [watcher, other] = isolates(2, prefix) as [Limiter, Limiter];
