@@ -125,9 +125,9 @@ export interface LeaseTerms {
  *   that, other callers take tokens, and give back at most the tokens they held on lease then
  *   (`others`, which the script counts); the refill adds at most `limit / window` per ms. So `tokens
  *   + others + this isolate's leases + what its calls since are giving back + refill since` bounds
- *   what Redis will find, and a request
- *   costing more than that in any bucket would be denied by Redis too: it is denied here, and never
- *   one that Redis would allow (within `DENY_CACHE_MAX_AGE_MS` of an operator's change). Its figures
+ *   what Redis will find, and a request costing more than that in any bucket would be denied by Redis
+ *   too: it is denied here, and never one that Redis would allow (within `DENY_CACHE_MAX_AGE_MS` of
+ *   an operator's change); so is one the call out for the bucket leaves short. Its figures
  *   are bounds: `tokens_remaining` at most what is left, `retry_after` and `reset_at` no later than
  *   Redis would say.
  * - **Leased admissions.** Tokens leased to this isolate are out of Redis, so no one else can grant
