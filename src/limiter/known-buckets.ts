@@ -127,9 +127,9 @@ export interface LeaseTerms {
  *   + others + this isolate's leases + what its calls since are giving back + refill since` bounds
  *   what Redis will find, and a request costing more than that in any bucket would be denied by Redis
  *   too: it is denied here, and never one that Redis would allow (within `DENY_CACHE_MAX_AGE_MS` of
- *   an operator's change); so is one the call out for the bucket leaves short. Its figures
- *   are bounds: `tokens_remaining` at most what is left, `retry_after` and `reset_at` no later than
- *   Redis would say.
+ *   an operator's change); so is one the call out for the bucket leaves short. Its figures are
+ *   bounds: `tokens_remaining` never fewer, `retry_after` and `reset_at` never later, than Redis
+ *   would say (as `test/worker/deny-cache.test.ts` checks).
  * - **Leased admissions.** Tokens leased to this isolate are out of Redis, so no one else can grant
  *   them: a request whose cost the lease holds is allowed at once, until the lease is spent or
  *   `leaseMs` after the call that took it was sent. Its figures are those of Redis's buckets with the
