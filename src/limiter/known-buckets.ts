@@ -225,21 +225,28 @@ export class KnownBuckets {
    * Whether a call should renew what this isolate knows of a busy bucket, asked after it answered a
    * request of `cost` alone: the lease it grants from (or its exemption) ends within two round trips
    * to Redis or its last tenth, by its time or by its tokens at the bucket's rate, or cannot grant
-   * `cost` again, and no next lease is held yet; or the reply its certain denials rest on is that near
-   * the end of its trust. The call goes out while the isolate still answers, so a busy bucket's
+   * `cost` again (or is spent), and no next lease is held yet; or the reply its certain denials rest
+   * on is that near the end of its trust. The call goes out while the isolate still answers, so a busy bucket's
    * requests never wait for Redis.
    */
   renewalDue(key: string, cost: number, nowMs: number): boolean {
     const known = this.#entries.get(key);
     if (known === undefined) return false;
     if (known.exemptUntil > nowMs) return known.exemptUntil - nowMs <= this.#ahead(this.#leaseMs);
+    // The leases that still grant: a spent one, not ended yet, grants nothing, and holds no renewal back.
     let lease: Lease | undefined;
     let live = 0;
+    let spent = false;
     for (const each of known.leases) {
       if (nowMs >= each.until) continue;
+      if (each.left === 0) {
+        spent = true;
+        continue;
+      }
       lease ??= each;
       live += 1;
     }
+    if (lease === undefined && spent) return true;
     if (lease === undefined) {
       const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
       const trustedFor = known.repliedAt + DENY_CACHE_MAX_AGE_MS - nowMs;
@@ -272,13 +279,17 @@ export class KnownBuckets {
     const known = this.#entry(key, tier, nowMs);
     known.deciding = costs.length > 0 ? { costs, atMs: nowMs } : undefined;
     const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
-    // The leases that go on granting; the others stop now, and what is left of them goes back.
+    // The leases that go on granting; the others stop now, and what is left of them goes back. A
+    // spent one that has not ended is dropped too, with nothing to give back.
     const kept: Lease[] = [];
     let held = 0;
     let returned = 0;
     let ended = nowMs;
+    let renews = known.exemptUntil > nowMs;
     for (const lease of known.leases) {
-      if (purpose !== "decide" && nowMs < lease.until) {
+      const live = nowMs < lease.until;
+      renews ||= live;
+      if (purpose !== "decide" && live && lease.left > 0) {
         kept.push(lease);
         held += lease.left;
       } else {
@@ -286,9 +297,8 @@ export class KnownBuckets {
         ended = Math.min(ended, lease.until);
       }
     }
-    // A renewal asks for a lease in place of the one (or the exemption) it renews; renewing the reply
-    // that certain denials rest on, it only looks.
-    const renews = kept.length > 0 || known.exemptUntil > nowMs;
+    // A renewal asks for a lease in place of the one (or the exemption) it renews, spent or not;
+    // renewing the reply that certain denials rest on, it only looks.
     const asks = purpose === "decide" || (purpose === "renew" && renews);
     const leases = asks && this.#leaseMs > 0 && tier.lease !== false && busy;
     const wanted = leases ? Math.max(this.#tokensAtRate(known, nowMs), known.lastTokens) : 0;

@@ -392,7 +392,7 @@ describe("renewing a lease ahead of its end", () => {
 
   it("is not due on a bucket that already holds its next lease, or has no live one", () => {
     const known = new Known(LEASE_MS, RECORD_MS);
-    known.learn("k", minute, full(T0), T0, { lease: 2, roundTripMs: ROUND_TRIP_MS });
+    known.learn("k", minute, full(T0), T0, { lease: 3, roundTripMs: ROUND_TRIP_MS });
     known.answer("k", minute, 2, T0);
     expect(known.renewalDue("k", 2, T0)).toBe(true);
     known.leaseFor("k", minute, T0, "renew");
@@ -400,6 +400,22 @@ describe("renewing a lease ahead of its end", () => {
     expect(known.renewalDue("k", 2, T0 + 20)).toBe(false);
     expect(known.renewalDue("k", 1, T0 + 2000)).toBe(false);
     expect(known.renewalDue("other", 1, T0)).toBe(false);
+  });
+
+  it("is due again once the lease it grants from is spent, though the one before has not ended", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    known.learn("k", minute, full(T0), T0, { lease: 4, roundTripMs: ROUND_TRIP_MS });
+    known.answer("k", minute, 4, T0 + 10);
+    expect(known.renewalDue("k", 1, T0 + 10)).toBe(true);
+    // The renewal drops the spent lease, gives nothing back, and asks for a lease in its place.
+    expect(known.leaseFor("k", minute, T0 + 10, "renew")).toMatchObject({ settled: 4, returned: 0 });
+    known.learn("k", minute, full(T0 + 10), T0 + 10, { lease: 40 });
+    known.answer("k", minute, 5, T0 + 20);
+    expect(known.renewalDue("k", 5, T0 + 20)).toBe(false);
+    // The second lease is near empty long before the first one's end: the next is due, not held back.
+    known.answer("k", minute, 34, T0 + 30);
+    expect(known.renewalDue("k", 2, T0 + 30)).toBe(true);
+    expect(known.leaseFor("k", minute, T0 + 30, "renew").wanted).toBeGreaterThan(0);
   });
 
   it("asks again what a busy bucket's certain denials rest on before the reply is too old to trust", () => {
