@@ -77,7 +77,7 @@ export function bucketCalls(
     if (!breaker.tryAcquire()) throw new CircuitOpenError();
 
     const costs = asked.map(({ cost }) => cost as number);
-    const terms = known.leaseFor(key, tier, nowMs, purpose, costs);
+    const terms = known.leaseFor(key, tier, nowMs, purpose);
     const { caller, serial } = calls.next();
     const lostRecord = terms.lost === undefined ? serial : terms.lost;
     const keys = [

@@ -30,12 +30,6 @@ const BUSY_REQUESTS = 2;
  */
 const SHORTEST_RATE_WINDOW = 1 / 10;
 
-/**
- * How far short of a request's cost a denial behind a call reports the bucket: Redis leaves it short
- * by any amount, so its figures say the least (the shortest wait), in a step far above a float's.
- */
-const SHORT_OF_COST = 1e-6;
-
 /** Tokens taken on lease by one call, for this isolate to grant. */
 interface Lease {
   /** Its tokens not granted yet. */
@@ -77,8 +71,6 @@ interface Known {
   returning: number;
   /** Until when an exemption may be answered without Redis (a busy exempt identifier). */
   exemptUntil: number;
-  /** The costs the call out for the bucket decides, and its callers' clock: none when no call decides. */
-  deciding?: { costs: readonly number[]; atMs: number };
   /** This isolate's last call on the bucket when it got no reply: what the next call must name. */
   lost?: LostCall;
   /** Requests and tokens asked this lease period and the one before, to size a lease. */
@@ -127,8 +119,7 @@ export interface LeaseTerms {
  *   + others + this isolate's leases + what its calls since are giving back + refill since` bounds
  *   what Redis will find, and a request costing more than that in any bucket would be denied by Redis
  *   too: it is denied here, and never one that Redis would allow (within `DENY_CACHE_MAX_AGE_MS` of
- *   an operator's change); so is one the call out for the bucket leaves short. Its figures are
- *   bounds: `tokens_remaining` never fewer, `retry_after` and `reset_at` never later, than Redis
+ *   an operator's change). Its figures are bounds: `tokens_remaining` never fewer, `retry_after` and `reset_at` never later, than Redis
  *   would say (as `test/worker/deny-cache.test.ts` checks).
  * - **Leased admissions.** Tokens leased to this isolate are out of Redis, so no one else can grant
  *   them: a request whose cost the lease holds is allowed at once, until the lease is spent or
@@ -184,41 +175,14 @@ export class KnownBuckets {
     if (cost > capacity) throw costAbove(capacity);
     const bounds = refilledAt(this.#withLease(known, redis, known.others), atMs);
     const fits = bounds.every((bound, i) => bound + ROUNDING_SLACK * (redis.limits[i]?.limit ?? 0) >= cost);
-    if (!fits) {
-      return decisionFrom(
-        false,
-        { limits: redis.limits, tokens: bounds, timeMs: atMs },
-        cost,
-        nowMs,
-        "isolate",
-      );
-    }
-    return this.#deniedAfterCall(known, redis, cost, nowMs);
-  }
-
-  /**
-   * A certain denial behind the call out for a one-bucket tier, or undefined. That call's requests go
-   * first, and each costs no more than this one: if it allows them all, the bucket is left with at most
-   * its bound less their costs; if it denies one, the bucket held less than that one's cost, so less
-   * than this one's, and it only loses tokens after. So when the bound less their costs is short of
-   * this cost, Redis would deny it either way, at the call's time or this request's, whichever is
-   * later. Without this, every request on a hot denied bucket waits for the call a refilled token sent
-   * out. Its figures are bounds: just short of the cost, never below the bound.
-   */
-  #deniedAfterCall(known: Known, redis: BucketState, cost: number, nowMs: number): Decision | undefined {
-    const { deciding } = known;
-    const [limit] = redis.limits;
-    if (deciding === undefined || limit === undefined || redis.limits.length > 1) return undefined;
-    let taken = 0;
-    for (const each of deciding.costs) {
-      if (each > cost) return undefined;
-      taken += each;
-    }
-    const atMs = Math.max(redis.timeMs, nowMs, deciding.atMs);
-    const [bound = 0] = refilledAt(this.#withLease(known, redis, known.others), atMs);
-    if (bound - taken + ROUNDING_SLACK * limit.limit >= cost) return undefined;
-    const tokens = [Math.min(bound, cost - SHORT_OF_COST)];
-    return decisionFrom(false, { limits: redis.limits, tokens, timeMs: atMs }, cost, nowMs, "isolate");
+    if (fits) return undefined;
+    return decisionFrom(
+      false,
+      { limits: redis.limits, tokens: bounds, timeMs: atMs },
+      cost,
+      nowMs,
+      "isolate",
+    );
   }
 
   /**
@@ -267,17 +231,10 @@ export class KnownBuckets {
    * The terms of the next call for `key`: it settles what this isolate granted of its leases and
    * gives back what is left of the ones that stop granting (the ended ones; every one when it
    * decides, the new lease replacing them), and asks for a new lease on a busy bucket of a tier that
-   * leases when it decides requests (`costs`, remembered until its reply) or renews a lease.
+   * leases when it decides requests or renews a lease.
    */
-  leaseFor(
-    key: string,
-    tier: NamedTier,
-    nowMs: number,
-    purpose: CallPurpose = "decide",
-    costs: readonly number[] = [],
-  ): LeaseTerms {
+  leaseFor(key: string, tier: NamedTier, nowMs: number, purpose: CallPurpose = "decide"): LeaseTerms {
     const known = this.#entry(key, tier, nowMs);
-    known.deciding = costs.length > 0 ? { costs, atMs: nowMs } : undefined;
     const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
     // The leases that go on granting; the others stop now, and what is left of them goes back. A
     // spent one that has not ended is dropped too, with nothing to give back.
@@ -329,7 +286,6 @@ export class KnownBuckets {
   lose(key: string, tier: NamedTier, serial: string, terms: LeaseTerms, nowMs: number): void {
     const known = this.#entry(key, tier, nowMs);
     known.lost = { serial, terms, at: nowMs };
-    known.deciding = undefined;
   }
 
   /**
@@ -351,7 +307,6 @@ export class KnownBuckets {
     const { state, lease, others } = outcome;
     known.repliedAt = sentAt;
     known.returning = 0;
-    known.deciding = undefined;
     if (state.limits.length === 0) {
       known.redis = undefined;
       known.exemptUntil = terms.wanted > 0 ? sentAt + this.#leaseMs : 0;

@@ -135,34 +135,6 @@ describe("certain denials", () => {
     expect(cache.deny("k", tier, 5, T0)).toBeUndefined();
   });
 
-  it("denies behind a call out whose requests, at no more than this cost each, leave the bound short", () => {
-    const cache = new Known(LEASE_MS, RECORD_MS);
-    cache.learn("k", tier, state([0.5], T0), T0);
-    // 1.1 tokens by T0 + 600: a cost of 1 might fit, and goes to Redis...
-    expect(cache.deny("k", tier, 1, T0 + 600)).toBeUndefined();
-    cache.leaseFor("k", tier, T0 + 600, "decide", [1]);
-    // ...and while it is out, the next one would find at most 0.1 left after it.
-    expect(cache.deny("k", tier, 1, T0 + 610)).toMatchObject({
-      allowed: false,
-      retryAfter: 1,
-      mostRestrictive: { remaining: 0 },
-    });
-    // A request asking less than one of the call's might still fit, whatever the call decides.
-    cache.leaseFor("k", tier, T0 + 600, "decide", [2]);
-    expect(cache.deny("k", tier, 1, T0 + 610)).toBeUndefined();
-    // The call's reply (or its loss) ends it.
-    cache.leaseFor("k", tier, T0 + 600, "decide", [1]);
-    cache.lose("k", tier, "1", { settled: 0, returned: 0, ended: 0, wanted: 0 }, T0 + 600);
-    expect(cache.deny("k", tier, 1, T0 + 610)).toBeUndefined();
-  });
-
-  it("leaves requests behind a call out to Redis on a tier with several limits", () => {
-    const cache = new Known(LEASE_MS, RECORD_MS);
-    cache.learn("k", burst, state([8, 1], T0, "10:10000,2:1000"), T0);
-    cache.leaseFor("k", burst, T0, "decide", [1]);
-    expect(cache.deny("k", burst, 1, T0)).toBeUndefined();
-  });
-
   it("keeps at most its bound, dropping the least recently used", () => {
     const cache = new Known(LEASE_MS, RECORD_MS, 3);
     for (const key of ["a", "b", "c"]) cache.learn(key, tier, state([0], T0), T0);

@@ -118,8 +118,8 @@ describe("the deny cache", () => {
         const [limiter] = isolates(1) as [Limiter];
         const decisions: Promise<boolean>[] = [];
         for (const costs of waves) {
-          // Each wave arrives while the calls of the ones before may still be out: certain denials
-          // behind a call, leases, batches and calls all meet.
+          // Each wave arrives while the calls of the ones before may still be out: certain denials,
+          // requests queued behind a call, leases, batches and calls all meet.
           for (const cost of costs) {
             const decision = limiter.check({ identifier: "o", tier: small, cost }, { nowMs: T0 });
             decisions.push(decision.then(({ allowed }) => allowed));
@@ -137,6 +137,24 @@ describe("the deny cache", () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it("never denies behind a call out what the refill brings back once another isolate left the call short", async () => {
+    // Two tokens a second.
+    const quick: NamedTier = tierOf("behind", [10, 5]);
+    const [a, b] = isolates(2) as [Limiter, Limiter];
+    const ask = (limiter: Limiter, cost: number, nowMs: number) =>
+      limiter.check({ identifier: "behind", tier: quick, cost }, { nowMs });
+    // Isolate a leaves 2 tokens and knows it; b takes one it never hears of.
+    await ask(a, 8, T0);
+    await ask(b, 1, T0);
+    // At T0 + 100 a's bound (2.2) fits 2, but Redis holds 1.2: the call that goes out is denied.
+    const first = ask(a, 2, T0 + 100);
+    // Behind it at T0 + 800, the bound less that call's cost (3.6 - 2) is short of 2: had the call been
+    // allowed, this one would be denied. It was not, and by then the refill has brought Redis to 2.6.
+    const behind = ask(a, 2, T0 + 800);
+    expect(await first).toMatchObject({ allowed: false, decidedBy: "redis" });
+    expect(await behind).toMatchObject({ allowed: true, decidedBy: "redis" });
   });
 
   it("answers an operator's change in every other isolate within a second", async () => {
