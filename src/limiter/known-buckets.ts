@@ -119,8 +119,8 @@ export interface LeaseTerms {
  *   + others + this isolate's leases + what its calls since are giving back + refill since` bounds
  *   what Redis will find, and a request costing more than that in any bucket would be denied by Redis
  *   too: it is denied here, and never one that Redis would allow (within `DENY_CACHE_MAX_AGE_MS` of
- *   an operator's change). Its figures are bounds: `tokens_remaining` never fewer, `retry_after` and `reset_at` never later, than Redis
- *   would say (as `test/worker/deny-cache.test.ts` checks).
+ *   an operator's change). Its figures are bounds: `tokens_remaining` never fewer, `retry_after`
+ *   and `reset_at` never later, than Redis would say (as `test/worker/deny-cache.test.ts` checks).
  * - **Leased admissions.** Tokens leased to this isolate are out of Redis, so no one else can grant
  *   them: a request whose cost the lease holds is allowed at once, until the lease is spent or
  *   `leaseMs` after the call that took it was sent. Its figures are those of Redis's buckets with the
@@ -190,8 +190,8 @@ export class KnownBuckets {
    * request of `cost` alone: the lease it grants from (or its exemption) ends within two round trips
    * to Redis or its last tenth, by its time or by its tokens at the bucket's rate, or cannot grant
    * `cost` again (or is spent), and no next lease is held yet; or the reply its certain denials rest
-   * on is that near the end of its trust. The call goes out while the isolate still answers, so a busy bucket's
-   * requests never wait for Redis.
+   * on is that near the end of its trust. The call goes out while the isolate still answers, so a
+   * busy bucket's requests never wait for Redis.
    */
   renewalDue(key: string, cost: number, nowMs: number): boolean {
     const known = this.#entries.get(key);
