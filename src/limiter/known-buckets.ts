@@ -122,8 +122,9 @@ export interface LeaseTerms {
  *   an operator's change). Its figures are bounds: `tokens_remaining` never fewer, `retry_after`
  *   and `reset_at` never later, than Redis would say (as `test/worker/deny-cache.test.ts` checks).
  * - **Leased admissions.** Tokens leased to this isolate are out of Redis, so no one else can grant
- *   them: a request whose cost the lease holds is allowed at once, until the lease is spent or
- *   `leaseMs` after the call that took it was sent. Its figures are those of Redis's buckets with the
+ *   them: a request whose cost the lease holds is allowed at once, until the lease is spent,
+ *   `leaseMs` after the call that took it was sent, or a request it cannot hold goes to Redis (whose
+ *   call gives it back first: no request after that one takes its tokens before it). Its figures are those of Redis's buckets with the
  *   unspent lease back in them: exactly what Redis would say while no other isolate uses the bucket.
  *   Within two round trips of its end or its last tenth (by its time, or by its tokens at the
  *   bucket's rate), the next lease is due (`renewalDue`): a call takes it while this one still
@@ -170,9 +171,19 @@ export class KnownBuckets {
       const tokens = refilledAt(this.#withLease(known, redis, cost), atMs).map((count) => count - cost);
       return decisionFrom(true, { limits: redis.limits, tokens, timeMs: atMs }, cost, nowMs, "isolate");
     }
+    const denial = this.#certainDenial(known, redis, cost, nowMs);
+    // Redis decides it, in a call that gives the leases back first: no request after it may take their
+    // tokens before it, as one bucket taking requests in order would not.
+    if (denial === undefined) stopGranting(known.leases, nowMs);
+    return denial;
+  }
+
+  /** A denial Redis would surely give `cost` on what the isolate knows, or undefined. */
+  #certainDenial(known: Known, redis: BucketState, cost: number, nowMs: number): Decision | undefined {
     if (nowMs - known.repliedAt > DENY_CACHE_MAX_AGE_MS) return undefined;
     const capacity = Math.min(...redis.limits.map(({ limit }) => limit));
     if (cost > capacity) throw costAbove(capacity);
+    const atMs = Math.max(redis.timeMs, nowMs);
     const bounds = refilledAt(this.#withLease(known, redis, known.others), atMs);
     const fits = bounds.every((bound, i) => bound + ROUNDING_SLACK * (redis.limits[i]?.limit ?? 0) >= cost);
     if (fits) return undefined;
@@ -385,6 +396,11 @@ export class KnownBuckets {
     }
     return known;
   }
+}
+
+/** Ends, at `nowMs`, the leases that still grant: what is left of them is given back. */
+function stopGranting(leases: Lease[], nowMs: number): void {
+  for (const lease of leases) lease.until = Math.min(lease.until, nowMs);
 }
 
 /**
