@@ -122,16 +122,16 @@ export interface LeaseTerms {
  *   an operator's change). Its figures are bounds: `tokens_remaining` never fewer, `retry_after`
  *   and `reset_at` never later, than Redis would say (as `test/worker/deny-cache.test.ts` checks).
  * - **Leased admissions.** Tokens leased to this isolate are out of Redis, so no one else can grant
- *   them: a request whose cost the lease holds is allowed at once, until the lease is spent,
- *   `leaseMs` after the call that took it was sent, or a request it cannot hold goes to Redis (whose
- *   call gives it back first: no request after that one takes its tokens before it). Its figures are those of Redis's buckets with the
- *   unspent lease back in them: exactly what Redis would say while no other isolate uses the bucket.
- *   Within two round trips of its end or its last tenth (by its time, or by its tokens at the
- *   bucket's rate), the next lease is due (`renewalDue`): a call takes it while this one still
- *   grants, so a busy bucket's requests never wait for Redis. Each lease keeps its own end, so no
- *   token is granted later than `leaseMs` after Redis let it go; a call gives back what is left of
- *   the ended ones. A busy bucket's certain denials are renewed alike: the reply they rest on is
- *   asked again before it is too old to trust.
+ *   them: a request whose cost the lease holds is allowed at once, until the lease is spent, `leaseMs`
+ *   after the call that took it was sent, or a request it cannot hold goes to Redis (whose call gives it
+ *   back first: no request after that one takes its tokens before it). Its figures are those of Redis's
+ *   buckets with the unspent lease back in them: exactly what Redis would say while no other isolate
+ *   uses the bucket. Within two round trips of its end or its last tenth (by its time, or by its tokens
+ *   at the bucket's rate), the next lease is due (`renewalDue`): a call takes it while this one still
+ *   grants, so a busy bucket's requests never wait for Redis. Each lease keeps its own end, so no token
+ *   is granted later than `leaseMs` after Redis let it go; a call gives back what is left of the ended
+ *   ones. A busy bucket's certain denials are renewed alike: the reply they rest on is asked again
+ *   before it is too old to trust.
  * - **Demand.** The requests and tokens asked of a bucket per lease period: a lease is asked only on
  *   a busy bucket, as large as the tokens asked per lease period at the rate of this one so far (over
  *   a tenth of it at least) or of the one before, whichever is more. So a bucket that turns busy gets
@@ -172,8 +172,8 @@ export class KnownBuckets {
       return decisionFrom(true, { limits: redis.limits, tokens, timeMs: atMs }, cost, nowMs, "isolate");
     }
     const denial = this.#certainDenial(known, redis, cost, nowMs);
-    // Redis decides it, in a call that gives the leases back first: no request after it may take their
-    // tokens before it, as one bucket taking requests in order would not.
+    // Redis decides it, in a call that gives the leases back first: no later request takes their tokens
+    // ahead of it, as none would from one bucket taking requests in order.
     if (denial === undefined) stopGranting(known.leases, nowMs);
     return denial;
   }
