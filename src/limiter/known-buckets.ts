@@ -166,8 +166,8 @@ export class KnownBuckets {
     if (nowMs < known.exemptUntil) return exemptDecision(maxCost(tier), "isolate");
     const { redis } = known;
     if (redis === undefined) return undefined;
-    const atMs = Math.max(redis.timeMs, nowMs);
     if (grant(known.leases, cost, nowMs)) {
+      const atMs = Math.max(redis.timeMs, nowMs);
       const tokens = refilledAt(this.#withLease(known, redis, cost), atMs).map((count) => count - cost);
       return decisionFrom(true, { limits: redis.limits, tokens, timeMs: atMs }, cost, nowMs, "isolate");
     }
