@@ -292,22 +292,22 @@ describe("renewing a lease ahead of its end", () => {
   // the last tenth of LEASE_MS).
   const ROUND_TRIP_MS = 50;
 
-  it("is due within two round trips of the lease's end, or once it cannot grant the same cost again", () => {
-    const known = new Known(LEASE_MS, RECORD_MS);
-    known.learn("k", minute, full(T0), T0, { lease: 10, roundTripMs: ROUND_TRIP_MS });
-    known.answer("k", minute, 1, T0 + 850);
-    // A token asked in 850 ms: the 9 left last well past the next 100 ms.
-    expect(known.renewalDue("k", 1, T0 + 850)).toBe(false);
-    known.answer("k", minute, 1, T0 + 901);
-    expect(known.renewalDue("k", 1, T0 + 901)).toBe(true);
-
-    const bursty = new Known(LEASE_MS, RECORD_MS);
-    bursty.learn("k", minute, full(T0), T0, { lease: 10, roundTripMs: ROUND_TRIP_MS });
-    bursty.answer("k", minute, 4, T0 + 10);
-    expect(bursty.renewalDue("k", 4, T0 + 10)).toBe(false);
-    bursty.answer("k", minute, 4, T0 + 20);
-    expect(bursty.renewalDue("k", 4, T0 + 20)).toBe(true);
-  });
+  it.for([
+    // A token asked in 850 ms: the 9 left last well past the next 100 ms; due in the lease's last 100 ms.
+    { cost: 1, notYetMs: 850, dueMs: 901 },
+    // 4 at a time: 6 left grant 4 again, 2 do not.
+    { cost: 4, notYetMs: 10, dueMs: 20 },
+  ])(
+    "is due within two round trips of the lease's end, or once it cannot grant the same cost again (cost $cost)",
+    ({ cost, notYetMs, dueMs }) => {
+      const known = new Known(LEASE_MS, RECORD_MS);
+      known.learn("k", minute, full(T0), T0, { lease: 10, roundTripMs: ROUND_TRIP_MS });
+      known.answer("k", minute, cost, T0 + notYetMs);
+      expect(known.renewalDue("k", cost, T0 + notYetMs)).toBe(false);
+      known.answer("k", minute, cost, T0 + dueMs);
+      expect(known.renewalDue("k", cost, T0 + dueMs)).toBe(true);
+    },
+  );
 
   it("is due earlier when two round trips take longer than the lease's last tenth", () => {
     const known = new Known(LEASE_MS, RECORD_MS);
