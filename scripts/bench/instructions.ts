@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startLocalRedisRest } from "../local-redis.ts";
+import { COMPILING, selfCostIn, totalOf } from "./callgrind-dump.ts";
 import { connectRedisStats, totalCalls } from "./redis-stats.ts";
 import { CEILINGS, ratio, WORKER_NAMES, type WorkerName } from "./report.ts";
 import { buildBundles, loadScript, startLoadGenerator, varsFor } from "./setup.ts";
@@ -79,15 +80,22 @@ function children(): Set<number> {
   return new Set(out.split("\n").filter(Boolean).map(Number));
 }
 
+/** What a dump counted: all instructions, and those V8's optimizing compilers ran. */
+interface Dumped {
+  instructions: number;
+  compiling: number;
+}
+
 /** Instructions counted since the last zeroing, from the newest dump callgrind wrote for `pid`. */
-async function dumpedInstructions(dir: string, pid: number): Promise<number> {
+async function dumpedInstructions(dir: string, pid: number): Promise<Dumped> {
   execFileSync("callgrind_control", ["-d", String(pid)], { stdio: "ignore" });
   const dumps = (await readdir(dir)).filter((file) => file.startsWith(`cg.${pid}.`));
   const newest = dumps.sort((a, b) => Number(a.split(".").pop()) - Number(b.split(".").pop())).at(-1);
   if (newest === undefined) throw new Error(`callgrind wrote no dump for ${pid}`);
-  const total = /^(?:totals|summary): (\d+)/m.exec(await readFile(join(dir, newest), "utf8"))?.[1];
-  if (total === undefined) throw new Error(`no total in ${newest}`);
-  return Number(total);
+  const dump = await readFile(join(dir, newest), "utf8");
+  const instructions = totalOf(dump);
+  if (instructions === undefined) throw new Error(`no total in ${newest}`);
+  return { instructions, compiling: selfCostIn(dump, COMPILING) };
 }
 
 async function main() {
@@ -149,8 +157,10 @@ async function main() {
           const measured = await run({ ...job, requests: options.requests, offset: 0, okStatuses });
           if (measured.errors > 0)
             throw new Error(`${name}: ${measured.errors} errors, first: ${measured.firstError}`);
+          const { instructions, compiling } = await dumpedInstructions(dir, pid);
           counts.set(name, {
-            instructions: (await dumpedInstructions(dir, pid)) / measured.done,
+            instructions: (instructions - compiling) / measured.done,
+            compiling: compiling / measured.done,
             commands: totalCalls(await stats.read()) / measured.done,
           });
         } finally {
@@ -162,7 +172,9 @@ async function main() {
       console.log(formatCounts(names, counts));
     }
     console.log(
-      "\nAs throughput: the reference's count divided by the row's (fewer instructions, more decisions/s).",
+      "\nAs throughput: the reference's count divided by the row's (fewer instructions, more decisions/s)." +
+        "\nCounts leave out V8's optimizing compilers (k compiling), a one-off per function that a long-lived" +
+        "\nisolate spreads over far more requests than these.",
     );
   } finally {
     await cleanUp();
@@ -178,14 +190,17 @@ const REFERENCES: ReadonlyArray<readonly [WorkerName, string]> = [
 
 /** What one Worker ran per request on one workload. */
 interface Count {
+  /** Instructions, less those of V8's optimizing compilers. */
   instructions: number;
+  /** Those of V8's optimizing compilers, left out of `instructions`: see `COMPILING`. */
+  compiling: number;
   /** Redis commands, script calls among them: a call costs many requests' instructions. */
   commands: number;
 }
 
 /**
  * One workload's counts, each as a throughput ratio to the floor, to @upstash/ratelimit and (with
- * --ceilings) to answer only, and the Redis commands per request. Under valgrind a request takes about
+ * --ceilings) to answer only, then the compiling left out of them and the Redis commands per request. Under valgrind a request takes about
  * 50 times longer, so a Worker that calls Redis on a clock (when a bucket may have refilled, when a
  * lease ends) makes about 50 times as many of those calls per request as in the timed bench: compare
  * its commands with the timed bench's before reading its count as the cost of a request.
@@ -198,6 +213,7 @@ function formatCounts(names: readonly WorkerName[], counts: Map<WorkerName, Coun
     "".padEnd(22) +
       cell("k instr/request") +
       references.map(([, label]) => cell(label)).join("") +
+      cell("k compiling") +
       cell("cmds/request"),
   ];
   for (const name of names) {
@@ -205,6 +221,7 @@ function formatCounts(names: readonly WorkerName[], counts: Map<WorkerName, Coun
       name.padEnd(22) +
         cell((instructions(name) / 1000).toFixed(0)) +
         references.map(([reference]) => cell(ratio(instructions(reference), instructions(name)))).join("") +
+        cell(((counts.get(name)?.compiling ?? Number.NaN) / 1000).toFixed(1)) +
         cell((counts.get(name)?.commands ?? Number.NaN).toFixed(2)),
     );
   }
