@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startLocalRedisRest } from "../local-redis.ts";
-import { COMPILING, selfCostIn, totalOf } from "./callgrind-dump.ts";
+import { COMPILING, costOf, perfMapNamer, selfCosts, totalOf } from "./callgrind-dump.ts";
 import { connectRedisStats, totalCalls } from "./redis-stats.ts";
 import { CEILINGS, ratio, WORKER_NAMES, type WorkerName } from "./report.ts";
 import { buildBundles, loadScript, startLoadGenerator, varsFor } from "./setup.ts";
@@ -27,14 +27,20 @@ import { type RunningWorker, startWorker } from "./workers.ts";
 import { describeWorkload, parseWorkloads, WORKLOAD_NAMES, WORKLOADS } from "./workloads.ts";
 
 const USAGE = `Usage: npm run bench:instructions -- [--workloads LIST] [--requests N] [--warm-up W] [--ceilings]
+                                   [--profile N]
   --workloads LIST comma-separated, from ${WORKLOAD_NAMES.join(", ")} (default: spread,hot; each
                    workload adds about 3 minutes under callgrind)
   --requests N     measured requests per Worker and workload (default 400)
   --warm-up W      requests before counting, so that V8 has compiled the hot code (default 1000)
-  --ceilings       also the two references of npm run bench -- --ceilings`;
+  --ceilings       also the two references of npm run bench -- --ceilings
+  --profile N      also each Worker's N costliest functions, by their own instructions per request
+                   (with --ceilings: by how many more than answer only's), V8's compiled JavaScript
+                   named from its perf map (default 0: none)`;
 
 const CONCURRENCY = 8;
 const V8_FLAGS = "--no-concurrent-recompilation --no-concurrent-sparkplug";
+/** With --profile: V8 names its code in a perf map (/tmp/perf-<pid>.map), and logs into workerd's directory. */
+const PROFILE_FLAGS = "--perf-basic-prof";
 
 function parseOptions() {
   const fail = (message: string): never => {
@@ -47,6 +53,7 @@ function parseOptions() {
       requests: { type: "string", default: "400" },
       "warm-up": { type: "string", default: "1000" },
       ceilings: { type: "boolean", default: false },
+      profile: { type: "string", default: "0" },
       help: { type: "boolean", default: false },
     },
   });
@@ -56,15 +63,17 @@ function parseOptions() {
   }
   const requests = Number(values.requests);
   const warmUp = Number(values["warm-up"]);
+  const profile = Number(values.profile);
   if (!Number.isInteger(requests) || requests < 1) fail("--requests must be a positive integer");
   if (!Number.isInteger(warmUp) || warmUp < 0) fail("--warm-up must be an integer of 0 or more");
+  if (!Number.isInteger(profile) || profile < 0) fail("--profile must be an integer of 0 or more");
   let workloads: ReturnType<typeof parseWorkloads> = [];
   try {
     workloads = parseWorkloads(values.workloads);
   } catch (error) {
     fail(error instanceof Error ? error.message : String(error));
   }
-  return { workloads, requests, warmUp, ceilings: values.ceilings };
+  return { workloads, requests, warmUp, ceilings: values.ceilings, profile };
 }
 
 /** The workerd binary Miniflare would run, which the wrapper hands to valgrind. */
@@ -80,14 +89,8 @@ function children(): Set<number> {
   return new Set(out.split("\n").filter(Boolean).map(Number));
 }
 
-/** What a dump counted: all instructions, and those V8's optimizing compilers ran. */
-interface Dumped {
-  instructions: number;
-  compiling: number;
-}
-
-/** Instructions counted since the last zeroing, from the newest dump callgrind wrote for `pid`. */
-async function dumpedInstructions(dir: string, pid: number): Promise<Dumped> {
+/** What callgrind counted since the last zeroing, from the newest dump it wrote for `pid`. */
+async function dumped(dir: string, pid: number): Promise<{ dump: string; instructions: number }> {
   execFileSync("callgrind_control", ["-d", String(pid)], { stdio: "ignore" });
   const dumps = (await readdir(dir)).filter((file) => file.startsWith(`cg.${pid}.`));
   const newest = dumps.sort((a, b) => Number(a.split(".").pop()) - Number(b.split(".").pop())).at(-1);
@@ -95,7 +98,56 @@ async function dumpedInstructions(dir: string, pid: number): Promise<Dumped> {
   const dump = await readFile(join(dir, newest), "utf8");
   const instructions = totalOf(dump);
   if (instructions === undefined) throw new Error(`no total in ${newest}`);
-  return { instructions, compiling: selfCostIn(dump, COMPILING) };
+  return { dump, instructions };
+}
+
+/** One Worker's functions by the instructions each ran of its own, per request. */
+type Profile = Map<string, number>;
+
+/**
+ * `costs` (from one dump) per request, V8's code named from the perf map workerd `pid` wrote, and with
+ * the start of its minified source in `script` where its name gives a position (`index.js:1:9171`).
+ */
+async function profileOf(costs: Map<string, number>, pid: number, script: string, requests: number) {
+  const mapFile = `/tmp/perf-${pid}.map`;
+  const named = perfMapNamer(await readFile(mapFile, "utf8").catch(() => ""));
+  await rm(mapFile, { force: true });
+  const lines = script.split("\n");
+  const sourceAt = (name: string) => {
+    const [, line, column] = / index\.js:(\d+):(\d+)$/.exec(name) ?? [];
+    const source = lines[Number(line) - 1]?.slice(Number(column) - 1, Number(column) + 49);
+    return source ? ` ${JSON.stringify(source)}` : "";
+  };
+  const profile: Profile = new Map();
+  for (const [address, cost] of costs) {
+    const name = named(address);
+    const shown = name + sourceAt(name);
+    profile.set(shown, (profile.get(shown) ?? 0) + cost / requests);
+  }
+  return profile;
+}
+
+/**
+ * Each Worker's `top` functions by their own instructions per request; beside a `reference` Worker, by
+ * how many more it runs than the reference's function of the same name (its JavaScript's names are its
+ * own; builtins' and workerd's are the same in every Worker).
+ */
+function formatProfiles(profiles: Map<WorkerName, Profile>, top: number, reference?: WorkerName): string {
+  const k = (cost: number) => `${(cost / 1000).toFixed(2)}k`.padStart(9);
+  const blocks = [...profiles].map(([name, profile]) => {
+    const base = name === reference ? undefined : profiles.get(reference as WorkerName);
+    const excess = ([fn, cost]: [string, number]) => cost - (base?.get(fn) ?? 0);
+    const rows = [...profile]
+      .sort((a, b) => excess(b) - excess(a))
+      .slice(0, top)
+      .map(([fn, cost]) => `${k(cost)}${base ? k(base.get(fn) ?? 0) : ""}  ${fn.slice(0, 160)}`);
+    const heading = base
+      ? `${name}: its ${top} functions running the most instructions a request more than ${reference}'s` +
+        `\n${"its own".padStart(9)}${"theirs".padStart(9)}`
+      : `${name}: its ${top} functions running the most instructions a request`;
+    return [heading, ...rows].join("\n");
+  });
+  return `\n${blocks.join("\n\n")}`;
 }
 
 async function main() {
@@ -126,21 +178,24 @@ async function main() {
     const wrapper = join(dir, "workerd");
     await writeFile(
       wrapper,
-      `#!/bin/sh\nexec valgrind --tool=callgrind -q --callgrind-out-file=${dir}/cg.%p ${workerdPath()} "$@"\n`,
+      // From the temporary directory, where V8 writes its logs when asked to profile (--profile).
+      `#!/bin/sh\ncd ${dir} && exec valgrind --tool=callgrind -q --callgrind-out-file=${dir}/cg.%p ${workerdPath()} "$@"\n`,
     );
     await chmod(wrapper, 0o755);
     process.env.MINIFLARE_WORKERD_PATH = wrapper;
-    process.env.MINIFLARE_WORKERD_V8_FLAGS = V8_FLAGS;
+    const v8Flags = options.profile > 0 ? `${V8_FLAGS} ${PROFILE_FLAGS}` : V8_FLAGS;
+    process.env.MINIFLARE_WORKERD_V8_FLAGS = v8Flags;
 
     const bundles = await buildBundles(new AbortController().signal);
     await loadScript(redis);
     const names: WorkerName[] = [...WORKER_NAMES, ...(options.ceilings ? CEILINGS : [])];
     console.log(
       `${options.requests} requests per Worker and workload after ${options.warmUp} of warm-up, ` +
-        `${CONCURRENCY} connections, workerd under callgrind with V8 flags "${V8_FLAGS}"`,
+        `${CONCURRENCY} connections, workerd under callgrind with V8 flags "${v8Flags}"`,
     );
     for (const workload of options.workloads.map((name) => WORKLOADS[name])) {
       const counts = new Map<WorkerName, Count>();
+      const profiles = new Map<WorkerName, Profile>();
       for (const name of names) {
         const before = children();
         // A deadline under valgrind would fail every call: raise it out of the way.
@@ -157,7 +212,12 @@ async function main() {
           const measured = await run({ ...job, requests: options.requests, offset: 0, okStatuses });
           if (measured.errors > 0)
             throw new Error(`${name}: ${measured.errors} errors, first: ${measured.firstError}`);
-          const { instructions, compiling } = await dumpedInstructions(dir, pid);
+          const { dump, instructions } = await dumped(dir, pid);
+          const costs = selfCosts(dump);
+          const compiling = costOf(costs, COMPILING);
+          if (options.profile > 0) {
+            profiles.set(name, await profileOf(costs, pid, bundles[name].script, measured.done));
+          }
           counts.set(name, {
             instructions: (instructions - compiling) / measured.done,
             compiling: compiling / measured.done,
@@ -170,6 +230,10 @@ async function main() {
       }
       console.log(`\n${describeWorkload(workload)}`);
       console.log(formatCounts(names, counts));
+      if (options.profile > 0) {
+        const reference = names.includes("answer only") ? "answer only" : undefined;
+        console.log(formatProfiles(profiles, options.profile, reference));
+      }
     }
     console.log(
       "\nAs throughput: the reference's count divided by the row's (fewer instructions, more decisions/s)." +

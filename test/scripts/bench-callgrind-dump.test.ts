@@ -1,9 +1,10 @@
 /**
  * Reading callgrind's dumps (scripts/bench/callgrind-dump.ts), for `npm run bench:instructions`: the
- * total, and the instructions of V8's optimizing compilers, which the counts leave out.
+ * total, each function's own instructions, those of V8's optimizing compilers (which the counts leave
+ * out), and V8's compiled code named from its perf map (`--profile`).
  */
 import { describe, expect, it } from "vitest";
-import { COMPILING, selfCostIn, totalOf } from "../../scripts/bench/callgrind-dump.ts";
+import { COMPILING, costOf, perfMapNamer, selfCosts, totalOf } from "../../scripts/bench/callgrind-dump.ts";
 
 // As callgrind writes it with names compressed (its default): each name given once, then by id. The
 // compiler's function is first named as a callee; `main`'s call to it costs 500 inclusive, which is
@@ -47,13 +48,16 @@ describe("a callgrind dump", () => {
   });
 
   it("gives each function's own instructions, inlined code included and callees' left out", () => {
-    expect(selfCostIn(compressed, /^main$/)).toBe(220);
-    expect(selfCostIn(compressed, /PipelineCompilationJob/)).toBe(500);
+    const costs = selfCosts(compressed);
+    expect(costs.get("main")).toBe(220);
+    expect(costOf(costs, /PipelineCompilationJob/)).toBe(500);
+    expect(costs.has("v8::internal::Zone::New(unsigned long)")).toBe(false);
   });
 
   it("counts V8's optimizing compilers, TurboFan's and Maglev's, and nothing else", () => {
-    expect(selfCostIn(compressed, COMPILING)).toBe(1400);
-    expect(selfCostIn(compressed, /./)).toBe(1620);
+    const costs = selfCosts(compressed);
+    expect(costOf(costs, COMPILING)).toBe(1400);
+    expect(costOf(costs, /./)).toBe(1620);
   });
 
   it("reads names given in full at every mention, as with --compress-strings=no", () => {
@@ -61,7 +65,36 @@ describe("a callgrind dump", () => {
       .replace("fn=(2)\n", "fn=v8::internal::compiler::PipelineCompilationJob::ExecuteJobImpl()\n")
       .replace("fn=(1)\n12", "fn=main\n12")
       .replace(/\((\d+)\) /g, "");
-    expect(selfCostIn(uncompressed, COMPILING)).toBe(1400);
-    expect(selfCostIn(uncompressed, /^main$/)).toBe(220);
+    expect(costOf(selfCosts(uncompressed), COMPILING)).toBe(1400);
+    expect(selfCosts(uncompressed).get("main")).toBe(220);
+  });
+});
+
+describe("a perf map", () => {
+  const map = [
+    "4a11000 3f8 Builtin:DeoptimizationEntry_Eager",
+    "10000 100 JS:~check index.js:1:9171",
+    "10200 80 JS:*check index.js:1:9171",
+    // The code at 0x10000 was freed, and its address used again: the later line names what ran since.
+    "10000 40 JS:+answer index.js:1:4450",
+    "",
+  ].join("\n");
+  const named = perfMapNamer(map);
+
+  it("names the code an address falls in, as callgrind writes the address", () => {
+    expect(named("0x0000000000010210")).toBe("JS:*check index.js:1:9171");
+    expect(named("0x4a113f7")).toBe("Builtin:DeoptimizationEntry_Eager");
+  });
+
+  it("names reused addresses by their latest code", () => {
+    expect(named("0x10000")).toBe("JS:+answer index.js:1:4450");
+  });
+
+  it("leaves addresses outside all code, and names that are no address, as they are", () => {
+    expect(named("0x10050")).toBe("0x10050");
+    expect(named("0x10280")).toBe("0x10280");
+    expect(named("0xffff")).toBe("0xffff");
+    expect(named("main")).toBe("main");
+    expect(perfMapNamer("")("0x10000")).toBe("0x10000");
   });
 });
