@@ -264,10 +264,11 @@ interface Count {
 
 /**
  * One workload's counts, each as a throughput ratio to the floor, to @upstash/ratelimit and (with
- * --ceilings) to answer only, then the compiling left out of them and the Redis commands per request. Under valgrind a request takes about
- * 50 times longer, so a Worker that calls Redis on a clock (when a bucket may have refilled, when a
- * lease ends) makes about 50 times as many of those calls per request as in the timed bench: compare
- * its commands with the timed bench's before reading its count as the cost of a request.
+ * --ceilings) to answer only, then the compiling left out of them and the Redis commands per request.
+ * Under valgrind a request takes about 50 times longer, so a Worker that calls Redis on a clock (when a
+ * bucket may have refilled, when a lease ends) makes about 50 times as many of those calls per request
+ * as in the timed bench: compare its commands with the timed bench's before reading its count as the
+ * cost of a request.
  */
 function formatCounts(names: readonly WorkerName[], counts: Map<WorkerName, Count>): string {
   const cell = (text: string) => text.padStart(16);
