@@ -135,7 +135,7 @@ async function profileOf(costs: Map<string, number>, pid: number, script: string
 function formatProfiles(profiles: Map<WorkerName, Profile>, top: number, reference?: WorkerName): string {
   const k = (cost: number) => `${(cost / 1000).toFixed(2)}k`.padStart(9);
   const blocks = [...profiles].map(([name, profile]) => {
-    const base = name === reference ? undefined : profiles.get(reference as WorkerName);
+    const base = reference === undefined || name === reference ? undefined : profiles.get(reference);
     const excess = ([fn, cost]: [string, number]) => cost - (base?.get(fn) ?? 0);
     const rows = [...profile]
       .sort((a, b) => excess(b) - excess(a))
