@@ -5,7 +5,7 @@ import { costAbove } from "./check-input.ts";
 import { type CircuitBreaker, CircuitOpenError } from "./circuit-breaker.ts";
 import { DeadlineExceededError, withDeadline } from "./deadline.ts";
 import { type Decision, decisionFrom, exemptDecision } from "./decision.ts";
-import type { CallPurpose, KnownBuckets } from "./known-buckets.ts";
+import type { CallPurpose, KnownBuckets, LeaseTerms } from "./known-buckets.ts";
 import { describeFailure, isEndpointFailure, isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
 import { decodeReply, limitsText } from "./script-reply.ts";
 import { recordKey } from "./token-bucket-script.ts";
@@ -110,7 +110,9 @@ export function bucketCalls(
         { deadlineAt: context.deadlineAt, retries: settings.REDIS_RETRIES, isRetryable: isTransient },
       );
     } catch (error) {
-      known.lose(key, tier, serial, terms, nowMs);
+      // It may have run, and leased: the next call names it. One that carried nothing of a lease (an
+      // opening call) leaves nothing to settle, and must not take the place of one that did.
+      if (carriesLease(terms)) known.lose(key, tier, serial, terms, nowMs);
       // The endpoint answered (a 4xx, a Redis error) or our own code failed: Redis is not failing.
       if (isEndpointFailure(error)) breaker.failed(describeFailure(error));
       else breaker.succeeded();
@@ -141,6 +143,11 @@ function purposeOf(decides: boolean, renews: boolean, unspent: number): CallPurp
   return unspent > 0 ? "give back" : undefined;
 }
 
+/** Whether a call settles, gives back, asks for or names anything of a lease. */
+function carriesLease({ settled, returned, wanted, lost }: LeaseTerms): boolean {
+  return settled > 0 || returned > 0 || wanted > 0 || lost !== undefined;
+}
+
 /** What the isolate knows answers, or the error that it can never be allowed. */
 function settle(answer: () => Decision | undefined): Decision | Error | undefined {
   try {
@@ -151,10 +158,11 @@ function settle(answer: () => Decision | undefined): Decision | Error | undefine
 }
 
 /**
- * Names this limiter's calls: 64 random bits for the caller, unique across isolates, and a serial
- * per call, the same on its retries (the script's records key on both). One caller per limiter, whose
- * calls on a bucket go one at a time (batches.ts). The bits are drawn at the first call: workerd
- * allows no random values in a Worker's global scope.
+ * Names the calls of one `bucketCalls`: 64 random bits for the caller, unique across isolates, and a
+ * serial per call, the same on its retries (the script's records key on both). One caller per
+ * `bucketCalls`, whose calls on a bucket go one at a time (batches.ts): a limiter's opening calls
+ * have a caller of their own (limiter.ts). The bits are drawn at the first call: workerd allows no
+ * random values in a Worker's global scope.
  */
 function callNames() {
   let caller: string | undefined;

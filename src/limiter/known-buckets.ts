@@ -73,6 +73,10 @@ interface Known {
   exemptUntil: number;
   /** This isolate's last call on the bucket when it got no reply: what the next call must name. */
   lost?: LostCall;
+  /** Replies learnt from so far: a call that sees more come back while it is out overlapped another. */
+  replies: number;
+  /** Whether the call whose reply `redis` comes from gave tokens back. */
+  gaveBack: boolean;
   /** Requests and tokens asked this lease period and the one before, to size a lease. */
   periodStart: number;
   requests: number;
@@ -108,6 +112,11 @@ export interface LeaseTerms {
   wanted: number;
   /** This isolate's last call on the bucket, if it got no reply (the script looks it up). */
   lost?: string;
+  /**
+   * The replies on the bucket this isolate had learnt from when the call went out; one that came
+   * since was another call's, out at the same time. Absent: the call overlapped none.
+   */
+  seen?: number;
 }
 
 /**
@@ -246,7 +255,6 @@ export class KnownBuckets {
    */
   leaseFor(key: string, tier: NamedTier, nowMs: number, purpose: CallPurpose = "decide"): LeaseTerms {
     const known = this.#entry(key, tier, nowMs);
-    const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
     // The leases that go on granting; the others stop now, and what is left of them goes back. A
     // spent one that has not ended is dropped too, with nothing to give back.
     const kept: Lease[] = [];
@@ -268,9 +276,9 @@ export class KnownBuckets {
     // A renewal asks for a lease in place of the one (or the exemption) it renews, spent or not;
     // renewing the reply that certain denials rest on, it only looks.
     const asks = purpose === "decide" || (purpose === "renew" && renews);
-    const leases = asks && this.#leaseMs > 0 && tier.lease !== false && busy;
-    const wanted = leases ? Math.max(this.#tokensAtRate(known, nowMs), known.lastTokens) : 0;
-    const own = { settled: known.owed - held, returned, ended };
+    const wanted =
+      asks && this.#leases(known, tier) ? Math.max(this.#tokensAtRate(known, nowMs), known.lastTokens) : 0;
+    const own = { settled: known.owed - held, returned, ended, seen: known.replies };
     known.leases = kept;
     known.owed = held;
     known.returning += returned;
@@ -290,7 +298,28 @@ export class KnownBuckets {
       ended: carried.returned > 0 ? Math.min(carried.ended, own.ended) : own.ended,
       wanted,
       lost: lost.serial,
+      seen: own.seen,
     };
+  }
+
+  /**
+   * Whether the call that decides a request on `key` now would be an opening call: one that holds,
+   * owes, gives back and asks nothing of a lease (the isolate holds no lease state on the bucket and
+   * is not busy on it, or its tier does not lease) and names no lost call. Such a call changes
+   * nothing that another call of this isolate carries, so the bucket's next call may go out while it
+   * is out, instead of after it: a burst on an idle bucket then waits one round trip, not two.
+   */
+  opens(key: string, tier: NamedTier, nowMs: number): boolean {
+    const known = this.#entries.get(key);
+    if (known === undefined) return true;
+    const holds = known.leases.length > 0 || known.owed > 0 || known.returning > 0;
+    return !holds && known.lost === undefined && known.exemptUntil <= nowMs && !this.#leases(known, tier);
+  }
+
+  /** Whether a call on this bucket asks for a lease when it may: a busy bucket, of a tier that leases. */
+  #leases(known: Known, tier: NamedTier): boolean {
+    const busy = Math.max(known.requests, known.lastRequests) >= BUSY_REQUESTS;
+    return busy && this.#leaseMs > 0 && tier.lease !== false;
   }
 
   /** A call got no reply: it may have run, and leased. The next call names it (`leaseFor`). */
@@ -316,21 +345,31 @@ export class KnownBuckets {
     this.#roundTripMs += (roundTripMs - this.#roundTripMs) / (this.#roundTripMs === 0 ? 1 : 8);
     const known = this.#entry(key, tier, sentAt);
     const { state, lease, others } = outcome;
-    known.repliedAt = sentAt;
-    known.returning = 0;
-    if (state.limits.length === 0) {
-      known.redis = undefined;
-      known.exemptUntil = terms.wanted > 0 ? sentAt + this.#leaseMs : 0;
-      return;
-    }
-    known.redis = { ...state, tokens: state.tokens.map((count) => count - lease) };
-    known.others = others;
-    known.exemptUntil = 0;
+    const left = { ...state, tokens: state.tokens.map((count) => count - lease) };
+    const gaveBack = terms.returned > 0;
+    // Another call's reply came while this one was out (an opening call and one beside it): Redis
+    // may have run either first, and the buckets are taken from the later one. What the isolate gave
+    // back is in them once the call that carried it ran, whichever of the two is kept.
+    const overlapped = terms.seen !== undefined && terms.seen !== known.replies;
+    known.replies += 1;
+    if (!overlapped || gaveBack) known.returning = 0;
     if (lease > 0) {
       known.owed += lease;
       known.leases.push({ left: lease, until: sentAt + this.#leaseMs });
       known.leases.sort((a, b) => a.until - b.until);
     }
+    if (overlapped && known.redis !== undefined && !ranLater(left, gaveBack, known.redis, known.gaveBack))
+      return;
+    known.repliedAt = sentAt;
+    known.gaveBack = gaveBack;
+    if (state.limits.length === 0) {
+      known.redis = undefined;
+      known.exemptUntil = terms.wanted > 0 ? sentAt + this.#leaseMs : 0;
+      return;
+    }
+    known.redis = left;
+    known.others = others;
+    known.exemptUntil = 0;
   }
 
   /** Tokens of ended leases on `key` not granted: a give-back is due. */
@@ -373,6 +412,8 @@ export class KnownBuckets {
         owed: 0,
         returning: 0,
         exemptUntil: 0,
+        replies: 0,
+        gaveBack: false,
         periodStart: nowMs,
         requests: 0,
         tokens: 0,
@@ -396,6 +437,19 @@ export class KnownBuckets {
     }
     return known;
   }
+}
+
+/**
+ * Whether to take `state` for the later of two overlapping calls of this isolate on one bucket, the
+ * other having left `than`; each flag says whether that call gave tokens back. A later bucket time is
+ * a later call (it never goes back). At one time, a call that took only left no more than the one
+ * before it; one that also gave back may have left more, so it is taken either way: if it ran first,
+ * its state is still a bound on what Redis holds (the other only took from it), never one too low.
+ */
+function ranLater(state: BucketState, gaveBack: boolean, than: BucketState, thanGaveBack: boolean): boolean {
+  if (state.timeMs !== than.timeMs) return state.timeMs > than.timeMs;
+  if (gaveBack || thanGaveBack) return gaveBack;
+  return (state.tokens[0] ?? 0) < (than.tokens[0] ?? 0);
 }
 
 /** Ends, at `nowMs`, the leases that still grant: what is left of them is given back. */

@@ -74,10 +74,12 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
   const endpoint = options.endpoint ?? createRedisEndpoint(settings);
   const breaker = new CircuitBreaker(log);
   const known = new KnownBuckets(settings.LEASE_MS, settings.REDIS_TIMEOUT_MS);
-  const batches: Batches<BucketRequest, BucketAnswer> = new Batches(
-    bucketCalls(endpoint, breaker, known, settings, prefix, giveBackAt),
-    MAX_BATCH,
-  );
+  const calls = () => bucketCalls(endpoint, breaker, known, settings, prefix, giveBackAt);
+  const batches: Batches<BucketRequest, BucketAnswer> = new Batches(calls(), MAX_BATCH);
+  // Opening calls (known-buckets.ts: `opens`), a bucket's first call while its isolate is not busy on
+  // it, under a caller of their own, so that the bucket's next call may go out beside one: each
+  // caller's calls on a bucket still go one at a time, as the script's records of them need.
+  const openings: Batches<BucketRequest, BucketAnswer> = new Batches(calls(), MAX_BATCH);
 
   /**
    * When the lease ending at `untilMs` (callers' clock) has ended, gives back what is left of it,
@@ -121,7 +123,11 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
     return degradedDecision(maxCost(tier));
   }
 
-  /** Redis's decision, in the next script call for the bucket; FAIL_MODE's when Redis cannot answer. */
+  /**
+   * Redis's decision, in the next script call for the bucket; FAIL_MODE's when Redis cannot answer.
+   * With nothing out for the bucket, the call opens (`openings`) when it carries nothing of a lease;
+   * while only an opening call is out, it goes at once, beside it; otherwise it waits for the call out.
+   */
   async function decideInRedis(
     key: string,
     { tier, cost }: CheckInput,
@@ -132,7 +138,9 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
     let decided: BucketAnswer;
     try {
       const waits = batches.busy(key);
-      decided = await batches.submit(key, { tier, cost, nowMs, waits }, deadlineAt, waitUntil);
+      const opens = !waits && !openings.busy(key) && known.opens(key, tier, nowMs);
+      const lane = opens ? openings : batches;
+      decided = await lane.submit(key, { tier, cost, nowMs, waits }, deadlineAt, waitUntil);
     } catch (error) {
       if (isEndpointFailure(error)) return unavailable(tier, error);
       throw error;

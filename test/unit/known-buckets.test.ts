@@ -358,6 +358,7 @@ describe("renewing a lease ahead of its end", () => {
       returned: 6,
       ended: T0 + 1000,
       wanted: 0,
+      seen: expect.any(Number),
     });
     expect(known.answer("k", minute, 5, T0 + 1500)).toMatchObject({ allowed: true });
     known.learn("k", minute, full(T0 + 1500), T0 + 1500, { lease: 4 });
@@ -435,5 +436,83 @@ describe("renewing a lease ahead of its end", () => {
       ended: T0 + 1000,
       lost: "9",
     });
+  });
+});
+
+describe("opening calls", () => {
+  const minute: NamedTier = tierOf("m", [100, 60]);
+  /** A reply as `remember` gets it from a call whose terms were `terms`. */
+  const reply = (tokens: number, timeMs: number, lease = 0) => ({
+    decisions: [],
+    state: state([tokens], timeMs, "100:60000"),
+    lease,
+    others: 0,
+  });
+
+  it("opens on a bucket the isolate is not busy on and holds nothing of, or whose tier does not lease", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    expect(known.opens("k", minute, T0)).toBe(true);
+    known.answer("k", minute, 1, T0);
+    expect(known.opens("k", minute, T0)).toBe(true);
+    // A second request in the lease period: busy, so its call asks for a lease.
+    known.answer("k", minute, 1, T0 + 10);
+    expect(known.opens("k", minute, T0 + 10)).toBe(false);
+    const unleased = { ...minute, lease: false };
+    for (const at of [0, 10, 20]) known.answer("u", unleased, 1, T0 + at);
+    expect(known.opens("u", unleased, T0 + 20)).toBe(true);
+    const noLeases = new Known(0, RECORD_MS);
+    for (const at of [0, 10, 20]) noLeases.answer("k", minute, 1, T0 + at);
+    expect(noLeases.opens("k", minute, T0 + 20)).toBe(true);
+  });
+
+  it("does not open while the isolate holds a lease, gives one back, or must name a lost call", () => {
+    const holding = new Known(LEASE_MS, RECORD_MS);
+    holding.learn("k", minute, state([90], T0, "100:60000"), T0, { lease: 5 });
+    expect(holding.opens("k", minute, T0 + 2 * LEASE_MS)).toBe(false);
+    // The lease settled and given back by a call that is still out: its tokens are on their way.
+    holding.leaseFor("k", minute, T0 + 2 * LEASE_MS, "give back");
+    expect(holding.opens("k", minute, T0 + 2 * LEASE_MS)).toBe(false);
+    const losing = new Known(LEASE_MS, RECORD_MS);
+    losing.lose("k", minute, "7", { settled: 0, returned: 0, ended: T0, wanted: 3 }, T0);
+    expect(losing.opens("k", minute, T0)).toBe(false);
+  });
+
+  it("keeps the buckets of whichever of two overlapping calls Redis ran later, whatever order their replies come in", () => {
+    // The opening call took 1 at T0; the call beside it, 1 and a lease of 20, at T0 + 5.
+    const cases = [
+      // Redis ran the opening call first: the later call's bucket time is its own, later.
+      { opening: reply(99, T0), beside: reply(98, T0 + 5, 20), left: 78 },
+      // Redis ran the call beside it first; the opening call found the bucket's time ahead of its
+      // clock (it never goes back) and left 1 fewer.
+      { opening: reply(77, T0 + 5), beside: reply(98, T0 + 5, 20), left: 77 },
+    ];
+    for (const { opening, beside, left } of cases) {
+      for (const besideFirst of [false, true]) {
+        const known = new Known(LEASE_MS, RECORD_MS);
+        known.answer("k", minute, 1, T0);
+        const openingTerms = known.leaseFor("k", minute, T0);
+        known.answer("k", minute, 1, T0 + 5);
+        const besideTerms = known.leaseFor("k", minute, T0 + 5);
+        const replies = [
+          () => known.remember("k", minute, opening, openingTerms, T0),
+          () => known.remember("k", minute, beside, besideTerms, T0 + 5),
+        ];
+        for (const remember of besideFirst ? replies.reverse() : replies) remember();
+        // Granted from the lease, the figures are Redis's with the lease back in: left + 20 - 1.
+        expect(known.answer("k", minute, 1, T0 + 5)?.mostRestrictive?.remaining).toBe(left + 19);
+      }
+    }
+  });
+
+  it("keeps, at one bucket time, the buckets of the overlapping call that gave tokens back", () => {
+    const known = new Known(LEASE_MS, RECORD_MS);
+    known.answer("k", minute, 1, T0);
+    const openingTerms = known.leaseFor("k", minute, T0);
+    // Beside it, a call that gives back 10 tokens; Redis ran it after the opening call.
+    const besideTerms = { ...known.leaseFor("k", minute, T0), returned: 10, settled: 10 };
+    known.remember("k", minute, reply(99, T0), openingTerms, T0);
+    known.remember("k", minute, reply(100, T0), besideTerms, T0);
+    // 100 is in Redis: a request for 100 is Redis's to decide, never a certain denial.
+    expect(known.answer("k", minute, 100, T0)).toBeUndefined();
   });
 });

@@ -1,0 +1,75 @@
+/**
+ * Issue 16: a burst on an idle bucket, far from Redis. The bucket's first call opens, carrying nothing
+ * of a lease, and the next request's call goes out beside it at once instead of waiting for its reply:
+ * one round trip each, not two. Each request is charged once, and once both replies are in, whatever
+ * order they came in, the isolate's figures are Redis's own.
+ */
+import { describe, expect, it } from "vitest";
+import type { NamedTier } from "../../src/config/tiers.ts";
+import { createLimiter } from "../../src/limiter/limiter.ts";
+import { createLogger } from "../../src/log.ts";
+import { loadSettings } from "../../src/settings.ts";
+import { bucketKey, redisCommand } from "./bucket.ts";
+import { limiterEnv, unique } from "./helpers.ts";
+import { setFault } from "./proxy.ts";
+
+// 100 tokens a day: no refill worth a figure while the test runs.
+const daily: NamedTier = {
+  name: "daily",
+  limits: [{ limit: 100, window: 86_400 }],
+  mode: "enforce",
+  lease: true,
+};
+
+/** How late the proxy answers the opening call: far more than a round trip on loopback. */
+const LATE_MS = 1000;
+
+describe("an opening call", () => {
+  it("lets the next request on its bucket go to Redis beside it, and keeps the later buckets of the two", async () => {
+    const limiter = createLimiter(
+      // A lease that outlasts the late reply, so the test's last request finds it.
+      loadSettings(
+        limiterEnv("closed", { REDIS_TIMEOUT_MS: String(3 * LATE_MS), LEASE_MS: String(5 * LATE_MS) }),
+      ),
+      createLogger("ERROR"),
+    );
+    const ask = () => limiter.check({ identifier, tier: daily, cost: 1 });
+    // Redis holds the script, so the calls below are one EVALSHA each.
+    await limiter.check({ identifier: unique("warm-up"), tier: daily, cost: 1 });
+    const identifier = unique("opening");
+    const settled: string[] = [];
+
+    // Redis runs the opening call at once; the proxy holds its reply back.
+    await setFault({ type: "delay", ms: LATE_MS, scope: "scripts", times: 1 });
+    const opening = ask().finally(() => settled.push("opening"));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    const beside = await ask().finally(() => settled.push("beside"));
+    const besideMs = performance.now() - started;
+    const first = await opening;
+
+    expect(settled).toEqual(["beside", "opening"]);
+    expect(besideMs).toBeLessThan(LATE_MS / 2);
+    // Both decided by Redis, in the order it ran them.
+    expect(first).toMatchObject({ allowed: true, decidedBy: "redis", mostRestrictive: { remaining: 99 } });
+    expect(beside).toMatchObject({ allowed: true, decidedBy: "redis", mostRestrictive: { remaining: 98 } });
+
+    // Charged once each (the tokens the call beside it took on lease are held, `out`, not granted).
+    const [tokens, out] = (await redisCommand(
+      "HMGET",
+      bucketKey(daily.name, identifier),
+      "tokens",
+      "out",
+    )) as [string, string];
+    expect(100 - Number(tokens) - Number(out)).toBeCloseTo(2, 2);
+    expect(Number(out)).toBeGreaterThan(0);
+
+    // The opening call's reply, older but later to come, does not replace the buckets the call beside
+    // it left: granted from its lease, the figures are Redis's with the lease back in, as ever.
+    expect(await ask()).toMatchObject({
+      allowed: true,
+      decidedBy: "isolate",
+      mostRestrictive: { remaining: 97 },
+    });
+  });
+});
