@@ -54,11 +54,21 @@ export class Batches<In, Out> {
   readonly #queues = new Map<string, Queue<In, Out>>();
   readonly #send: (key: string, items: In[], context: BatchContext) => Promise<Out[]>;
   readonly #maxBatch: number;
+  readonly #answerWaited: (key: string, item: In) => Out | undefined;
 
-  /** `send` decides a batch, answering one output per input, in order. */
-  constructor(send: (key: string, items: In[], context: BatchContext) => Promise<Out[]>, maxBatch: number) {
+  /**
+   * `send` decides a batch, answering one output per input, in order. `answerWaited` answers a member
+   * that waited, once the batch before it settles, when what came back lets it (undefined: it goes
+   * in the next batch); one it answers is answered at once, not after the next batch.
+   */
+  constructor(
+    send: (key: string, items: In[], context: BatchContext) => Promise<Out[]>,
+    maxBatch: number,
+    answerWaited: (key: string, item: In) => Out | undefined = () => undefined,
+  ) {
     this.#send = send;
     this.#maxBatch = maxBatch;
+    this.#answerWaited = answerWaited;
   }
 
   /** Whether a batch for `key` is out: new work on it will wait for its reply first. */
@@ -100,7 +110,7 @@ export class Batches<In, Out> {
         if (member.sent) break;
         // Re-armed before anything else runs, so no settling batch can wake the old promise unseen.
         member.woken = Promise.withResolvers();
-        if (!queue.out) this.#sendNext(key, queue, member);
+        if (!queue.out) this.#sendNext(key, queue, member, true);
       }
       return await Promise.race([member.result.promise, expired.promise]);
     } catch (error) {
@@ -109,6 +119,15 @@ export class Batches<In, Out> {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Answers `member` with what `answerWaited` says, if it says anything; whether it did. */
+  #answered(key: string, member: Member<In, Out>): boolean {
+    const answer = this.#answerWaited(key, member.item);
+    if (answer === undefined) return false;
+    member.sent = true;
+    member.result.resolve(answer);
+    return true;
   }
 
   /** A member gives up before it was sent: out of the queue, and the queue gone once it is idle. */
@@ -126,11 +145,13 @@ export class Batches<In, Out> {
   /**
    * Sends the oldest waiting members as one batch, from `sender`'s request, and settles each with its
    * outcome; members past their deadline have given up (or their requests are gone) and are dropped,
-   * never charged. Once it settles, what still waits is woken, or the queue is gone.
+   * never charged. After a batch settled (`waited`), members that what came back answers are
+   * answered first, and go in no batch. Once it settles, what still waits is woken, or the queue is gone.
    */
-  #sendNext(key: string, queue: Queue<In, Out>, sender: Member<In, Out>): Member<In, Out>[] {
+  #sendNext(key: string, queue: Queue<In, Out>, sender: Member<In, Out>, waited = false): Member<In, Out>[] {
     const now = Date.now();
-    const live = queue.waiting.filter((member) => member.deadlineAt > now);
+    let live = queue.waiting.filter((member) => member.deadlineAt > now);
+    if (waited) live = live.filter((member) => !this.#answered(key, member));
     const batch = live.splice(0, this.#maxBatch);
     queue.waiting = live;
     if (batch.length === 0) {

@@ -22,12 +22,6 @@ export interface BucketRequest {
   renew?: boolean;
   /** The caller's clock, ms. */
   nowMs: number;
-  /**
-   * Whether a reply may come before this request is sent (it queues behind a call for its bucket),
-   * so that what the isolate knows must be asked again then. A request that leads at once was just
-   * asked, and nothing has changed since.
-   */
-  waits?: boolean;
 }
 
 /** Each request's answer: its decision, or the error that says why it cannot be decided. */
@@ -37,12 +31,12 @@ export type BucketAnswer = Decision | Error | undefined;
 const RECORD_SLACK_MS = 1000;
 
 /**
- * Decides a batch of requests on one bucket with one script call (see batches.ts). First what the
- * isolate already knows settles what it can (a lease that came back while they queued, a certain
- * denial); then, if the breaker lets it through and time is left, one EVALSHA for the rest, giving
- * back this isolate's unspent lease and asking for a new one on a busy bucket, retried within the
- * latest deadline of the batch under one call id (a retry of a call that ran gets its first answer).
- * Only failures of the endpoint count against it on the breaker. Throws when Redis cannot answer.
+ * Decides a batch of requests on one bucket with one script call (see batches.ts; what the isolate
+ * learnt while they queued has answered what it could, `answerWaited`): if the breaker lets it through
+ * and time is left, one EVALSHA, giving back this isolate's unspent lease and asking for a new one on a
+ * busy bucket, retried within the latest deadline of the batch under one call id (a retry of a call
+ * that ran gets its first answer). Only failures of the endpoint count against it on the breaker.
+ * Throws when Redis cannot answer.
  */
 export function bucketCalls(
   endpoint: RedisEndpoint,
@@ -65,13 +59,10 @@ export function bucketCalls(
   ): Promise<BucketAnswer[]> {
     const { tier } = requests[0] as BucketRequest;
     const nowMs = Math.max(...requests.map((request) => request.nowMs));
-    const answers: BucketAnswer[] = requests.map(({ cost, nowMs, waits }) =>
-      cost === undefined || !waits ? undefined : settle(() => known.answer(key, tier, cost, nowMs, false)),
-    );
-    const asked = requests.filter(({ cost }, i) => cost !== undefined && answers[i] === undefined);
+    const asked = requests.filter(({ cost }) => cost !== undefined);
     const renews = requests.some(({ renew }) => renew);
     const purpose = purposeOf(asked.length > 0, renews, known.unspent(key, nowMs));
-    if (purpose === undefined) return answers;
+    if (purpose === undefined) return requests.map(() => undefined);
     // Time spent queueing is not Redis's failure: no call, and nothing for the breaker.
     if (Date.now() >= context.deadlineAt) throw new DeadlineExceededError();
     if (!breaker.tryAcquire()) throw new CircuitOpenError();
@@ -130,10 +121,18 @@ export function bucketCalls(
       if (cost > capacity) return costAbove(capacity);
       return decisionFrom(allowed, after, cost, (asked[i] as BucketRequest).nowMs, "redis");
     });
-    return answers.map((answer, i) =>
-      requests[i]?.cost === undefined || answer !== undefined ? answer : decided.shift(),
-    );
+    return requests.map(({ cost }) => (cost === undefined ? undefined : decided.shift()));
   };
+}
+
+/**
+ * What the isolate now knows of a request that waited behind a call for its bucket: a lease that came
+ * back meanwhile, a certain denial, or the error that it can never be allowed; undefined when Redis
+ * must decide it (and for a renewal or a give-back, which ask nothing).
+ */
+export function answerWaited(known: KnownBuckets) {
+  return (key: string, { tier, cost, nowMs }: BucketRequest): BucketAnswer =>
+    cost === undefined ? undefined : settle(() => known.answer(key, tier, cost, nowMs, false));
 }
 
 /** Why a batch's call goes out, if it must: `unspent` counts the tokens of ended leases. */

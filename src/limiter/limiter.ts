@@ -2,7 +2,7 @@ import { maxCost, type NamedTier } from "../config/tiers.ts";
 import type { Logger } from "../log.ts";
 import type { Settings } from "../settings.ts";
 import { type BatchContext, Batches, type WaitUntil } from "./batches.ts";
-import { type BucketAnswer, type BucketRequest, bucketCalls } from "./bucket-calls.ts";
+import { answerWaited, type BucketAnswer, type BucketRequest, bucketCalls } from "./bucket-calls.ts";
 import type { CheckInput } from "./check-input.ts";
 import { CircuitBreaker, type CircuitState } from "./circuit-breaker.ts";
 import { withDeadline } from "./deadline.ts";
@@ -75,7 +75,7 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
   const breaker = new CircuitBreaker(log);
   const known = new KnownBuckets(settings.LEASE_MS, settings.REDIS_TIMEOUT_MS);
   const calls = () => bucketCalls(endpoint, breaker, known, settings, prefix, giveBackAt);
-  const batches: Batches<BucketRequest, BucketAnswer> = new Batches(calls(), MAX_BATCH);
+  const batches: Batches<BucketRequest, BucketAnswer> = new Batches(calls(), MAX_BATCH, answerWaited(known));
   // Opening calls (known-buckets.ts: `opens`), a bucket's first call while its isolate is not busy on
   // it, under a caller of their own, so that the bucket's next call may go out beside one: each
   // caller's calls on a bucket still go one at a time, as the script's records of them need.
@@ -137,10 +137,9 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
     const deadlineAt = Date.now() + settings.REDIS_TIMEOUT_MS;
     let decided: BucketAnswer;
     try {
-      const waits = batches.busy(key);
-      const opens = !waits && !openings.busy(key) && known.opens(key, tier, nowMs);
+      const opens = !batches.busy(key) && !openings.busy(key) && known.opens(key, tier, nowMs);
       const lane = opens ? openings : batches;
-      decided = await lane.submit(key, { tier, cost, nowMs, waits }, deadlineAt, waitUntil);
+      decided = await lane.submit(key, { tier, cost, nowMs }, deadlineAt, waitUntil);
     } catch (error) {
       if (isEndpointFailure(error)) return unavailable(tier, error);
       throw error;

@@ -51,6 +51,33 @@ describe("batches", () => {
     expect(sent).toEqual([[1], [2, 3, 4]]);
   });
 
+  it("answers a waiting member at once when what came back settles it, and sends only the rest", async () => {
+    const { sent, send, release } = gatedSender();
+    // What the first batch's reply teaches: item 2 needs no call of its own.
+    let learnt = false;
+    const learning = async (key: string, items: number[]) => {
+      const outcomes = await send(key, items);
+      learnt = true;
+      return outcomes;
+    };
+    const batches = new Batches(learning, 100, (_key, item: number) =>
+      learnt && item === 2 ? -2 : undefined,
+    );
+    const first = batches.submit("k", 1, far);
+    const settled: number[] = [];
+    const queued = [2, 3].map((item) =>
+      batches.submit("k", item, far).then((answer) => settled.push(answer)),
+    );
+    await release();
+    expect(await first).toBe(10);
+    // The next batch is out, and not answered yet: item 2 did not wait for it.
+    expect(settled).toEqual([-2]);
+    expect(sent).toEqual([[1], [3]]);
+    await release();
+    await Promise.all(queued);
+    expect(settled).toEqual([-2, 30]);
+  });
+
   it("keeps keys apart", async () => {
     const { sent, send, release } = gatedSender();
     const batches = new Batches(send, 100);
