@@ -358,8 +358,9 @@ export class KnownBuckets {
       known.leases.push({ left: lease, until: sentAt + this.#leaseMs });
       known.leases.sort((a, b) => a.until - b.until);
     }
-    if (overlapped && known.redis !== undefined && !ranLater(left, gaveBack, known.redis, known.gaveBack))
-      return;
+    const older =
+      overlapped && known.redis !== undefined && !ranLater(left, gaveBack, known.redis, known.gaveBack);
+    if (older) return;
     known.repliedAt = sentAt;
     known.gaveBack = gaveBack;
     if (state.limits.length === 0) {

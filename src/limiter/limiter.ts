@@ -66,8 +66,9 @@ export interface LimiterOptions {
  * The limiter for one Worker environment, kept for the life of the isolate: one Redis client, one
  * breaker, and what the isolate knows of each bucket. A request is answered at once when the
  * isolate knows the answer (known-buckets.ts); otherwise it joins the next script call for its
- * bucket (batches.ts, bucket-calls.ts), which the breaker may refuse. A failing Redis meets
- * FAIL_MODE in `unavailable`, the one failure policy; any other error is thrown as it is.
+ * bucket (batches.ts, bucket-calls.ts), or opens one (`decideInRedis`), which the breaker may refuse.
+ * A failing Redis meets FAIL_MODE in `unavailable`, the one failure policy; any other error is
+ * thrown as it is.
  */
 export function createLimiter(settings: Settings, log: Logger, options: LimiterOptions = {}): Limiter {
   const prefix = options.prefix ?? "ratelimit";
@@ -79,7 +80,7 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
   // Opening calls (known-buckets.ts: `opens`), a bucket's first call while its isolate is not busy on
   // it, under a caller of their own, so that the bucket's next call may go out beside one: each
   // caller's calls on a bucket still go one at a time, as the script's records of them need.
-  const openings: Batches<BucketRequest, BucketAnswer> = new Batches(calls(), MAX_BATCH);
+  const openings: Batches<BucketRequest, BucketAnswer> = new Batches(calls(), 1);
 
   /**
    * When the lease ending at `untilMs` (callers' clock) has ended, gives back what is left of it,
