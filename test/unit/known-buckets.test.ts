@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { NamedTier } from "../../src/config/tiers.ts";
 import { InvalidInputError } from "../../src/limiter/check-input.ts";
@@ -502,6 +503,67 @@ describe("opening calls", () => {
         expect(known.answer("k", minute, 1, T0 + 5)?.mostRestrictive?.remaining).toBe(left + 19);
       }
     }
+  });
+
+  it("knows Redis's buckets once both replies are in, whatever order Redis ran the two calls and their replies came", () => {
+    // A bucket of 20 that does not refill in the test's time; Redis's script, for one bucket.
+    const still: NamedTier = tierOf("s", [20, 86_400]);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 20 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 0, max: 5 }),
+        fc.boolean(),
+        fc.boolean(),
+        (start, openingCost, besideCost, apartMs, besideRanFirst, besideRepliedFirst) => {
+          const known = new Known(LEASE_MS, RECORD_MS);
+          known.answer("k", still, openingCost, T0);
+          const openingTerms = known.leaseFor("k", still, T0);
+          known.answer("k", still, besideCost, T0 + apartMs);
+          const besideTerms = known.leaseFor("k", still, T0 + apartMs);
+          let tokens = start;
+          let time = 0;
+          const run = (cost: number, nowMs: number, wanted: number) => {
+            time = Math.max(time, nowMs);
+            if (tokens >= cost) tokens -= cost;
+            const lease = Math.min(wanted, Math.floor(tokens / 2));
+            tokens -= lease;
+            const outcome = {
+              decisions: [],
+              state: state([tokens + lease], time, "20:86400000"),
+              lease,
+              others: 0,
+            };
+            return outcome;
+          };
+          const runOpening = () => run(openingCost, T0, openingTerms.wanted);
+          const runBeside = () => run(besideCost, T0 + apartMs, besideTerms.wanted);
+          const [first, second] = besideRanFirst ? [runBeside(), runOpening()] : [runOpening(), runBeside()];
+          const [opening, beside] = besideRanFirst ? [second, first] : [first, second];
+          const replies = [
+            () => known.remember("k", still, opening, openingTerms, T0),
+            () => known.remember("k", still, beside, besideTerms, T0 + apartMs),
+          ];
+          for (const remember of besideRepliedFirst ? replies.reverse() : replies) remember();
+
+          expect(openingTerms.wanted).toBe(0);
+          const nowMs = T0 + apartMs;
+          if (beside.lease > 0) {
+            // Granted from the lease: Redis's buckets with the lease back in, less the cost.
+            const granted = known.answer("k", still, 1, nowMs, false);
+            expect(granted?.mostRestrictive?.remaining).toBe(Math.floor(tokens + beside.lease - 1));
+          } else {
+            // A certain denial only of what Redis would deny.
+            for (let cost = 1; cost <= 20; cost++) {
+              const denial = known.answer("k", still, cost, nowMs, false);
+              if (denial?.allowed === false) expect(cost).toBeGreaterThan(tokens);
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it("keeps, at one bucket time, the buckets of the overlapping call that gave tokens back", () => {
