@@ -23,11 +23,14 @@ export interface Measured extends JobResult {
   commands: number;
 }
 
-const median = (values: number[]) => {
+/** The value a share `p` of `values` is at or under, between the two nearest (0.5: the median). */
+const quantile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  const at = p * (sorted.length - 1);
+  const below = sorted[Math.floor(at)] ?? 0;
+  return below + ((sorted[Math.ceil(at)] ?? 0) - below) * (at - Math.floor(at));
 };
+const median = (values: number[]) => quantile(values, 0.5);
 const sum = (values: number[]) => values.reduce((total, n) => total + n, 0);
 const allowedOf = (result: JobResult) => result.statuses[200] ?? 0;
 /** `a / b` as printed, e.g. `0.93x`. */
@@ -58,7 +61,7 @@ export function formatWorkloadTable(
     sum(rounds.map((r) => allowedOf(r[w]))) / sum(rounds.map((r) => r[w].done));
   const lines = [
     title,
-    `${"".padEnd(30)}${cells(["decisions/s", "p50 ms", "p99 ms", "cmds/dec", "allowed", "gzip KiB"])}`,
+    `${"".padEnd(30)}${cells(["decisions/s", "p50 ms", "p99 ms", "cmds/dec", "allowed", "gzip KiB", "mid rounds"])}`,
   ];
   for (const worker of workers) {
     lines.push(
@@ -76,8 +79,11 @@ export function formatWorkloadTable(
       worker === "this Worker" && workers.includes("answer only") ? (["answer only"] as const) : [];
     for (const reference of ["floor", "@upstash/ratelimit", ...ceiling] as const) {
       if (reference === worker) continue;
-      const perRound = (figure: "perSecond" | "p50" | "p99") =>
-        ratio(median(rounds.map((r) => r[worker][figure] / r[reference][figure])), 1);
+      const ratios = (figure: "perSecond" | "p50" | "p99") =>
+        rounds.map((r) => r[worker][figure] / r[reference][figure]);
+      const perRound = (figure: "perSecond" | "p50" | "p99") => ratio(median(ratios(figure)), 1);
+      // How far single rounds' decisions/s ratios went: the middle half of them.
+      const [low, high] = [0.25, 0.75].map((p) => quantile(ratios("perSecond"), p).toFixed(2));
       lines.push(
         `${`  ratio to ${reference}`.padEnd(30)}${cells([
           perRound("perSecond"),
@@ -86,6 +92,7 @@ export function formatWorkloadTable(
           ratio(perDecision(worker), perDecision(reference)),
           "",
           ratio(gzipBytes[worker], gzipBytes[reference]),
+          `${low}-${high}x`,
         ])}`,
       );
     }
@@ -98,6 +105,8 @@ export const LEGEND = [
   "A ratio is the row's figure divided by the reference's (decisions/s, p50 and p99: the median of the",
   "per-round ratios). decisions/s: higher is better; latency, commands and size: lower is better.",
   "cmds/dec: Redis commands per decision (INFO commandstats, EVALSHA and the script's own commands).",
+  "mid rounds: the middle half of the per-round decisions/s ratios (a quarter of the rounds under it,",
+  "a quarter over): how much one round's ratio says.",
 ].join("\n");
 
 /** One line of the outage measurement. */
