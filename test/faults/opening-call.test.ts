@@ -33,10 +33,10 @@ describe("an opening call", () => {
       ),
       createLogger("ERROR"),
     );
-    const ask = () => limiter.check({ identifier, tier: daily, cost: 1 });
     // Redis holds the script, so the calls below are one EVALSHA each.
     await limiter.check({ identifier: unique("warm-up"), tier: daily, cost: 1 });
     const identifier = unique("opening");
+    const ask = () => limiter.check({ identifier, tier: daily, cost: 1 });
     const settled: string[] = [];
 
     // Redis runs the opening call at once; the proxy holds its reply back.
