@@ -145,8 +145,9 @@ export class Batches<In, Out> {
   /**
    * Sends the oldest waiting members as one batch, from `sender`'s request, and settles each with its
    * outcome; members past their deadline have given up (or their requests are gone) and are dropped,
-   * never charged. After a batch settled (`waited`), members that what came back answers are
-   * answered first, and go in no batch. Once it settles, what still waits is woken, or the queue is gone.
+   * never charged. After a batch settled (`waited`), the members `answerWaited` can answer from what
+   * came back are answered at once, and go in no batch. Once it settles, what still waits is woken, or
+   * the queue is gone.
    */
   #sendNext(key: string, queue: Queue<In, Out>, sender: Member<In, Out>, waited = false): Member<In, Out>[] {
     const now = Date.now();
