@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { startLocalRedisRest } from "../local-redis.ts";
 import { ROOMY_TIER } from "./bench-tiers.ts";
 import { buildPeer, buildThisWorker } from "./builds.ts";
+import type { WorkerName } from "./report.ts";
 import { loadScript, startDelayProxyThread, varsFor } from "./setup.ts";
 import { startWorker } from "./workers.ts";
 
@@ -68,7 +69,7 @@ try {
     const worker = await startWorker(
       name,
       bundle.script,
-      varsFor(name as "this Worker", { url: proxy.url, token: rest.token }),
+      varsFor(name as WorkerName, { url: proxy.url, token: rest.token }),
     );
     try {
       // Connections open and the script compiled, on a bucket of its own.

@@ -5,7 +5,7 @@ import { costAbove } from "./check-input.ts";
 import { type CircuitBreaker, CircuitOpenError } from "./circuit-breaker.ts";
 import { DeadlineExceededError, withDeadline } from "./deadline.ts";
 import { type Decision, decisionFrom, exemptDecision } from "./decision.ts";
-import type { CallPurpose, KnownBuckets, LeaseTerms } from "./known-buckets.ts";
+import type { CallPurpose, KnownBuckets } from "./known-buckets.ts";
 import { describeFailure, isEndpointFailure, isTransient, type RedisEndpoint } from "./redis-endpoint.ts";
 import { decodeReply, limitsText } from "./script-reply.ts";
 import { recordKey } from "./token-bucket-script.ts";
@@ -101,9 +101,7 @@ export function bucketCalls(
         { deadlineAt: context.deadlineAt, retries: settings.REDIS_RETRIES, isRetryable: isTransient },
       );
     } catch (error) {
-      // It may have run, and leased: the next call names it. One that carried nothing of a lease (an
-      // opening call) leaves nothing to settle, and must not take the place of one that did.
-      if (carriesLease(terms)) known.lose(key, tier, serial, terms, nowMs);
+      known.lose(key, tier, serial, terms, nowMs);
       // The endpoint answered (a 4xx, a Redis error) or our own code failed: Redis is not failing.
       if (isEndpointFailure(error)) breaker.failed(describeFailure(error));
       else breaker.succeeded();
@@ -140,11 +138,6 @@ function purposeOf(decides: boolean, renews: boolean, unspent: number): CallPurp
   if (decides) return "decide";
   if (renews) return "renew";
   return unspent > 0 ? "give back" : undefined;
-}
-
-/** Whether a call settles, gives back, asks for or names anything of a lease. */
-function carriesLease({ settled, returned, wanted, lost }: LeaseTerms): boolean {
-  return settled > 0 || returned > 0 || wanted > 0 || lost !== undefined;
 }
 
 /** What the isolate knows answers, or the error that it can never be allowed. */

@@ -305,15 +305,16 @@ export class KnownBuckets {
   /**
    * Whether the call that decides a request on `key` now would be an opening call: one that holds,
    * owes, gives back and asks nothing of a lease (the isolate holds no lease state on the bucket and
-   * is not busy on it, or its tier does not lease) and names no lost call. Such a call changes
+   * is not busy on it, or its tier does not lease) and names no lost call. (An exemption it knows of
+   * answered the request before it came to Redis.) Such a call changes
    * nothing that another call of this isolate carries, so the bucket's next call may go out while it
    * is out, instead of after it: a burst on an idle bucket then waits one round trip, not two.
    */
-  opens(key: string, tier: NamedTier, nowMs: number): boolean {
+  opens(key: string, tier: NamedTier): boolean {
     const known = this.#entries.get(key);
     if (known === undefined) return true;
     const holds = known.leases.length > 0 || known.owed > 0 || known.returning > 0;
-    return !holds && known.lost === undefined && known.exemptUntil <= nowMs && !this.#leases(known, tier);
+    return !holds && known.lost === undefined && !this.#leases(known, tier);
   }
 
   /** Whether a call on this bucket asks for a lease when it may: a busy bucket, of a tier that leases. */
@@ -322,8 +323,14 @@ export class KnownBuckets {
     return busy && this.#leaseMs > 0 && tier.lease !== false;
   }
 
-  /** A call got no reply: it may have run, and leased. The next call names it (`leaseFor`). */
+  /**
+   * A call got no reply: it may have run, and leased. The next call names it (`leaseFor`). One that
+   * carried nothing of a lease (an opening call) leaves nothing to settle, and does not take the place
+   * of a lost call that did.
+   */
   lose(key: string, tier: NamedTier, serial: string, terms: LeaseTerms, nowMs: number): void {
+    const { settled, returned, wanted, lost } = terms;
+    if (settled === 0 && returned === 0 && wanted === 0 && lost === undefined) return;
     const known = this.#entry(key, tier, nowMs);
     known.lost = { serial, terms, at: nowMs };
   }

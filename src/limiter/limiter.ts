@@ -138,7 +138,7 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
     const deadlineAt = Date.now() + settings.REDIS_TIMEOUT_MS;
     let decided: BucketAnswer;
     try {
-      const opens = !batches.busy(key) && !openings.busy(key) && known.opens(key, tier, nowMs);
+      const opens = !batches.busy(key) && !openings.busy(key) && known.opens(key, tier);
       const lane = opens ? openings : batches;
       decided = await lane.submit(key, { tier, cost, nowMs }, deadlineAt, waitUntil);
     } catch (error) {
