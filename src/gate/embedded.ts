@@ -5,8 +5,9 @@ import type { GateLimiter } from "./gate-result.ts";
  * The limiter inside the calling Worker itself, straight against Redis: for a Worker that ships
  * this project's code and has `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN` (and the other
  * settings) in its own environment. Decides exactly as the RPC entrypoint does, with the same
- * `GateResult`. Give it the request's execution context, so that a call for requests queued behind
- * this one, and a lease's give-back, can finish after this request is answered.
+ * `GateResult`. Give it the request's execution context, so that its calls to Redis (which the
+ * requests queued behind them wait for) and a lease's give-back can finish after this request is
+ * answered, or after its client hung up.
  *
  * @example
  * ```ts

@@ -40,8 +40,10 @@ interface Queue<In, Out> {
  * since the call's deadline is its own.
  *
  * Three workerd rules shape it:
- * - A request's pending I/O is cancelled when that request ends, so each batch is sent from a request
- *   that waits on it, which hands the call to its `waitUntil` when others count on it.
+ * - A request's pending work is cancelled when that request ends (its client hung up), a retry's
+ *   pause included, and then the call would never settle. So each batch is sent from a request that
+ *   waits on it, which hands the call to its `waitUntil`: the call's own members count on it, and so
+ *   does every request that comes while it is out, since the key is busy until it settles.
  * - A promise's continuations run in the request that made it, and are dropped when that request is
  *   gone (a client that hung up). So no one member is told to send the next batch, which would stall
  *   the key for good if its request were gone: when a batch settles, every waiting member is woken in
@@ -183,8 +185,8 @@ export class Batches<In, Out> {
         this.#dropIfIdle(key, queue);
         for (const member of queue.waiting) member.woken.resolve();
       });
-    // Others count on this call: it must outlive the sender, should the sender's deadline come first.
-    if (batch.length > 1 || batch[0] !== sender) sender.waitUntil?.(call);
+    // Others count on this call, or will: it must outlive the sender's request.
+    sender.waitUntil?.(call);
     return batch;
   }
 }

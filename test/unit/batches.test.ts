@@ -152,6 +152,22 @@ describe("batches", () => {
     expect(kept).toHaveLength(1);
   });
 
+  it("hands a call to its sender's waitUntil even when the sender is alone in it", async () => {
+    // In workerd a request that ends (its client hung up) takes its unfinished work with it, a retry's
+    // pause included: a call not kept would never settle, and leave the key busy for good.
+    const { send, release } = gatedSender();
+    const batches = new Batches(send, 100);
+    const kept: Promise<unknown>[] = [];
+    const first = batches.submit("k", 1, far, (call) => kept.push(call));
+    // Not in the call, but waiting for it to settle.
+    const next = batches.submit("k", 2, far);
+    expect(kept).toHaveLength(1);
+    await release();
+    await release();
+    expect(await Promise.all([first, next])).toEqual([10, 20]);
+    await expect(kept[0]).resolves.toBeUndefined();
+  });
+
   it("fails no member for the time another spent in the queue", async () => {
     const { send, release } = gatedSender();
     const batches = new Batches(send, 100);
