@@ -73,7 +73,8 @@ export interface LimiterOptions {
 export function createLimiter(settings: Settings, log: Logger, options: LimiterOptions = {}): Limiter {
   const prefix = options.prefix ?? "ratelimit";
   const endpoint = options.endpoint ?? createRedisEndpoint(settings);
-  const breaker = new CircuitBreaker(log);
+  // No call outlives its deadline, so a probe unreported for that long will never report.
+  const breaker = new CircuitBreaker(log, { probeMs: settings.REDIS_TIMEOUT_MS });
   const known = new KnownBuckets(settings.LEASE_MS, settings.REDIS_TIMEOUT_MS);
   const calls = () => bucketCalls(endpoint, breaker, known, settings, prefix, giveBackAt);
   const batches: Batches<BucketRequest, BucketAnswer> = new Batches(calls(), MAX_BATCH, answerWaited(known));

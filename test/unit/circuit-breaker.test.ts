@@ -10,7 +10,12 @@ function breakerAt(start = 0) {
     info: (msg: string) => lines.push(msg),
     warning: (msg: string) => lines.push(msg),
   };
-  const breaker = new CircuitBreaker(log, { cooldownMs: 1000, now: () => clock.now, random: () => 0.5 });
+  const breaker = new CircuitBreaker(log, {
+    cooldownMs: 1000,
+    probeMs: 500,
+    now: () => clock.now,
+    random: () => 0.5,
+  });
   return { breaker, clock, lines };
 }
 
@@ -44,6 +49,21 @@ describe("circuit breaker", () => {
     breaker.succeeded();
     expect(breaker.state).toBe("closed");
     expect(breaker.tryAcquire()).toBe(true);
+  });
+
+  it("lets another probe through when one has not reported within probeMs", () => {
+    // A probe whose request was cancelled (its client hung up) never reports: the circuit must not
+    // stay half-open with no call let through, for good.
+    const { breaker, clock } = breakerAt();
+    for (let i = 0; i < 3; i++) breaker.failed("refused");
+    clock.now = 1000;
+    expect(breaker.tryAcquire()).toBe(true);
+    clock.now = 1499;
+    expect(breaker.tryAcquire()).toBe(false);
+    clock.now = 1500;
+    expect(breaker.tryAcquire()).toBe(true);
+    breaker.succeeded();
+    expect(breaker.state).toBe("closed");
   });
 
   it("opens again for another cool-down when the probe fails", () => {
