@@ -1,3 +1,4 @@
+import { waitUntil } from "cloudflare:workers";
 import { decide } from "./decide.ts";
 import type { GateLimiter } from "./gate-result.ts";
 
@@ -5,9 +6,9 @@ import type { GateLimiter } from "./gate-result.ts";
  * The limiter inside the calling Worker itself, straight against Redis: for a Worker that ships
  * this project's code and has `UPSTASH_REDIS_REST_URL`, `UPSTASH_REDIS_REST_TOKEN` (and the other
  * settings) in its own environment. Decides exactly as the RPC entrypoint does, with the same
- * `GateResult`. Give it the request's execution context, so that its calls to Redis (which the
- * requests queued behind them wait for) and a lease's give-back can finish after this request is
- * answered, or after its client hung up.
+ * `GateResult`. Its calls to Redis (which the requests queued behind them wait for) and a lease's
+ * give-back go on after the request is answered, or after its client hung up, in the `waitUntil` of
+ * `ctx`: by default that of the request being served (`waitUntil` from "cloudflare:workers").
  *
  * @example
  * ```ts
@@ -19,6 +20,9 @@ import type { GateLimiter } from "./gate-result.ts";
  * );
  * ```
  */
-export function embeddedLimiter(env: object, ctx?: Pick<ExecutionContext, "waitUntil">): GateLimiter {
-  return { check: (request) => decide(env, request, (promise) => ctx?.waitUntil(promise)) };
+export function embeddedLimiter(
+  env: object,
+  ctx: Pick<ExecutionContext, "waitUntil"> = { waitUntil },
+): GateLimiter {
+  return { check: (request) => decide(env, request, (promise) => ctx.waitUntil(promise)) };
 }
