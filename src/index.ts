@@ -5,6 +5,7 @@ import { serveCheck } from "./http/check-route.ts";
 import { handleError, methodNotAllowed, notFound } from "./http/errors.ts";
 import { healthHandler } from "./http/health.ts";
 import { fromStaticAssets } from "./http/static-assets.ts";
+import { pathOf } from "./http/url-path.ts";
 import { type AppEnv, servicesFor } from "./services.ts";
 
 // `Hono` from "hono" is this HonoBase with a SmartRouter over RegExpRouter and TrieRouter, built for
@@ -57,13 +58,5 @@ export default {
     return app.fetch(request, env, ctx);
   },
 } satisfies ExportedHandler<Env>;
-
-/** The path of an absolute URL, without parsing it whole: this runs on every request. */
-function pathOf(url: string): string {
-  const start = url.indexOf("/", url.indexOf("//") + 2);
-  if (start === -1) return "/";
-  const query = url.indexOf("?", start);
-  return url.slice(start, query === -1 ? undefined : query);
-}
 
 export { RateLimiter } from "./gate/rpc.ts";
