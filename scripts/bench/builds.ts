@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { parseDocument } from "yaml";
 import { compileConfig } from "../compile-config.ts";
 import type { BenchTier } from "./bench-tiers.ts";
@@ -69,8 +69,22 @@ export async function buildThisWorker(signal: AbortSignal, extra: readonly Bench
   }
 }
 
-/** A peer Worker from scripts/bench/peers/, bundled and minified with wrangler's esbuild options. */
-export async function buildPeer(file: string): Promise<Bundle> {
+/**
+ * A peer Worker from scripts/bench/peers/, bundled and minified with wrangler's esbuild options. With
+ * `config`, a compiled config module (`compiledConfigWith`) stands in for src/config/tiers.generated.ts,
+ * as in `buildThisWorker`, for a peer that reads the tiers through this project's own code.
+ */
+export async function buildPeer(file: string, { config }: { config?: string } = {}): Promise<Bundle> {
+  const compiledConfig: Plugin = {
+    name: "bench-config",
+    setup(build) {
+      if (config === undefined) return;
+      build.onLoad({ filter: /[\\/]src[\\/]config[\\/]tiers\.generated\.ts$/ }, () => ({
+        contents: config,
+        loader: "ts",
+      }));
+    },
+  };
   const result = await build({
     entryPoints: [fileURLToPath(new URL(`peers/${file}`, import.meta.url))],
     bundle: true,
@@ -83,6 +97,7 @@ export async function buildPeer(file: string): Promise<Bundle> {
     define: { "process.env.NODE_ENV": '"production"' },
     minify: true,
     logLevel: "silent",
+    plugins: [compiledConfig],
   });
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error(`esbuild produced nothing for ${file}`);

@@ -32,7 +32,7 @@ const USAGE = `Usage: npm run bench:instructions -- [--workloads LIST] [--reques
                    workload adds about 3 minutes under callgrind)
   --requests N     measured requests per Worker and workload (default 400)
   --warm-up W      requests before counting, so that V8 has compiled the hot code (default 1000)
-  --ceilings       also the two references of npm run bench -- --ceilings
+  --ceilings       also the three references of npm run bench -- --ceilings
   --profile N      also each Worker's N costliest functions, by their own instructions per request
                    (with --ceilings: by how many more than answer only's), V8's compiled JavaScript
                    named from its perf map (default 0: none)`;
@@ -249,6 +249,7 @@ async function main() {
 const REFERENCES: ReadonlyArray<readonly [WorkerName, string]> = [
   ["floor", "vs floor"],
   ["@upstash/ratelimit", "vs @upstash"],
+  ["input + answer", "vs input+answer"],
   ["answer only", "vs answer only"],
 ];
 
@@ -264,7 +265,8 @@ interface Count {
 
 /**
  * One workload's counts, each as a throughput ratio to the floor, to @upstash/ratelimit and (with
- * --ceilings) to answer only, then the compiling left out of them and the Redis commands per request.
+ * --ceilings) to input + answer and answer only, then the compiling left out of them and the Redis
+ * commands per request.
  * Under valgrind a request takes about 50 times longer, so a Worker that calls Redis on a clock (when a
  * bucket may have refilled, when a lease ends) makes about 50 times as many of those calls per request
  * as in the timed bench: compare its commands with the timed bench's before reading its count as the

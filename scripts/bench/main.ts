@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: this project's Worker side by side with the floor (one bare EVALSHA per request) and a
  * Worker built on @upstash/ratelimit, all three bundled as deployed, each in workerd, against one
- * redis-server behind the project's REST server (and, with --ceilings, two references that answer as the
+ * redis-server behind the project's REST server (and, with --ceilings, three references that answer as the
  * SPEC says with no limiter's work); with --rtt, through a proxy that delays every round trip. Every
  * workload runs against every Worker in alternating rounds (A B C, B C A, C A B, ...), so the machine's
  * noise hits all alike, and the results are given as ratios, which carry over between machines better

@@ -18,8 +18,9 @@ export const USAGE = `Usage: npm run bench -- [--workloads LIST] [--rtt MS] [--r
                    at its share of the measuring budget, ${BUDGET_PER_WORKER_AND_WORKLOAD_MS / 1000} s per Worker and workload)
   --concurrency C  connections, each with one request in flight (default 32)
   --rounds R       rounds; each runs every workload against every Worker (default 12)
-  --ceilings       adds two reference Workers that answer as the SPEC says with no limiter's work, one
-                   after the floor's call, one without Redis: the ceilings of this harness`;
+  --ceilings       adds three reference Workers that answer as the SPEC says with no limiter's work: one
+                   after the floor's call; two without Redis, one after the SPEC's input handling, one
+                   without it: the ceilings of this harness`;
 
 export interface BenchOptions {
   workloads: WorkloadName[];

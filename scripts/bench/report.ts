@@ -1,7 +1,7 @@
 /**
  * The printed results: one line per measured job as it finishes, then per workload a table of each
  * Worker's figures with, under them, the same figures as ratios to the floor and to @upstash/ratelimit
- * (and, for this Worker with --ceilings, to the Worker that only answers).
+ * (and, for this Worker with --ceilings, to the two Workers that answer without Redis).
  * Speed and latency ratios are medians of per-round ratios: a round's jobs ran back to back, under the
  * same noise. Commands per decision and allowed share are totals over all rounds.
  */
@@ -12,9 +12,13 @@ export const WORKER_NAMES = ["this Worker", "floor", "@upstash/ratelimit"] as co
 
 /**
  * The references `--ceilings` adds, not limiters: the floor's call with the SPEC's answer
- * (peers/floor-answer-worker.ts), and the SPEC's answer without Redis (peers/answer-only-worker.ts).
+ * (peers/floor-answer-worker.ts), the SPEC's answer without Redis after the SPEC's input handling
+ * (peers/input-answer-worker.ts), and the SPEC's answer alone (peers/answer-only-worker.ts).
  */
-export const CEILINGS = ["floor + answer", "answer only"] as const;
+export const CEILINGS = ["floor + answer", "input + answer", "answer only"] as const;
+
+/** The ceilings this Worker is also given as a share of: a denial settled without Redis. */
+const ANSWER_CEILINGS = ["input + answer", "answer only"] as const;
 
 export type WorkerName = (typeof WORKER_NAMES)[number] | (typeof CEILINGS)[number];
 
@@ -74,10 +78,9 @@ export function formatWorkloadTable(
         (gzipBytes[worker] / 1024).toFixed(1),
       ])}`,
     );
-    // With --ceilings, this Worker is also given as a share of the harness's ceiling.
-    const ceiling =
-      worker === "this Worker" && workers.includes("answer only") ? (["answer only"] as const) : [];
-    for (const reference of ["floor", "@upstash/ratelimit", ...ceiling] as const) {
+    // With --ceilings, this Worker is also given as a share of the harness's ceilings.
+    const ceilings = worker === "this Worker" ? ANSWER_CEILINGS.filter((c) => workers.includes(c)) : [];
+    for (const reference of ["floor", "@upstash/ratelimit", ...ceilings] as const) {
       if (reference === worker) continue;
       const ratios = (figure: "perSecond" | "p50" | "p99") =>
         rounds.map((r) => r[worker][figure] / r[reference][figure]);

@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
 import { ROOMY_TIER } from "./bench-tiers.ts";
-import { type Bundle, buildPeer, buildThisWorker } from "./builds.ts";
+import { type Bundle, buildPeer, buildThisWorker, compiledConfigWith } from "./builds.ts";
 import type { DelayProxyThreadData } from "./delay-proxy.ts";
 import type { Job, JobResult, LoadGeneratorThreadData } from "./load.ts";
 import type { WorkerName } from "./report.ts";
@@ -20,12 +20,14 @@ interface Rest {
 
 /** Every Worker's bundle. */
 export async function buildBundles(signal: AbortSignal): Promise<Record<WorkerName, Bundle>> {
-  const [ours, floor, upstash, floorAnswer, answerOnly] = await Promise.all([
+  const benchConfig = await compiledConfigWith([ROOMY_TIER]);
+  const [ours, floor, upstash, floorAnswer, answerOnly, inputAnswer] = await Promise.all([
     buildThisWorker(signal, [ROOMY_TIER]),
     buildPeer("floor-worker.ts"),
     buildPeer("upstash-worker.ts"),
     buildPeer("floor-answer-worker.ts"),
     buildPeer("answer-only-worker.ts"),
+    buildPeer("input-answer-worker.ts", { config: benchConfig }),
   ]);
   return {
     "this Worker": ours,
@@ -33,6 +35,7 @@ export async function buildBundles(signal: AbortSignal): Promise<Record<WorkerNa
     "@upstash/ratelimit": upstash,
     "floor + answer": floorAnswer,
     "answer only": answerOnly,
+    "input + answer": inputAnswer,
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Measured, WorkerName } from "../../scripts/bench/report.ts";
-import { formatWorkloadTable } from "../../scripts/bench/report.ts";
+import { CEILINGS, formatWorkloadTable } from "../../scripts/bench/report.ts";
 
 /** A job that made `perSecond` decisions a second. */
 const job = (perSecond: number): Measured => ({
@@ -42,5 +42,19 @@ describe("bench tables", () => {
       "1.00x",
       "0.80-1.20x",
     ]);
+  });
+
+  it("gives this Worker, and only it, as a share of the ceilings without Redis", () => {
+    const workers: WorkerName[] = ["this Worker", "floor", "@upstash/ratelimit", ...CEILINGS];
+    const rounds = [1, 2, 3].map(
+      () => Object.fromEntries(workers.map((w) => [w, job(100)])) as Record<WorkerName, Measured>,
+    );
+    const gzip = Object.fromEntries(workers.map((w) => [w, 1024])) as Record<WorkerName, number>;
+    const ratioLines = formatWorkloadTable("t", workers, rounds, gzip)
+      .split("\n")
+      .filter(
+        (line) => line.trim().startsWith("ratio to input + answer") || line.includes("ratio to answer only"),
+      );
+    expect(ratioLines).toHaveLength(2);
   });
 });
