@@ -3,7 +3,10 @@ import { costAbove } from "./check-input.ts";
 import { type Decision, decisionFrom, exemptDecision } from "./decision.ts";
 import { type BucketState, type CallOutcome, limitsText, refilledAt } from "./script-reply.ts";
 
-/** Buckets one isolate remembers, least recently used out first (`#entry` says how nearly). */
+/**
+ * Buckets one isolate remembers, least recently used out first (`#entry` and `#dropOldest` say how
+ * nearly).
+ */
 const KNOWN_BUCKETS = 10_000;
 
 /**
@@ -384,6 +387,20 @@ export class KnownBuckets {
     known.exemptUntil = 0;
   }
 
+  /**
+   * Drops the oldest hundredth of the bound (one record at least) at once. A walk from the oldest end
+   * passes every entry deleted since V8 last rebuilt the table: dropping one record per new bucket, a
+   * new bucket's `answer` took 6.5 µs with 10,000 known (Node 22's V8); a hundredth at once, 1.5 µs.
+   */
+  #dropOldest(): void {
+    let dropped = 0;
+    for (const key of this.#entries.keys()) {
+      this.#entries.delete(key);
+      dropped += 1;
+      if (dropped >= this.#maxEntries / 100) return;
+    }
+  }
+
   /** Puts `known` at the newest end of the order. */
   #moveToNewest(key: string, known: Known): void {
     this.#entries.delete(key);
@@ -452,10 +469,7 @@ export class KnownBuckets {
         lastTokens: 0,
       };
       this.#moveToNewest(key, known);
-      if (this.#entries.size > this.#maxEntries) {
-        const oldest = this.#entries.keys().next().value;
-        if (oldest !== undefined) this.#entries.delete(oldest);
-      }
+      if (this.#entries.size > this.#maxEntries) this.#dropOldest();
     } else if (this.#moves - known.movedAt >= this.#maxEntries / 2) {
       this.#moveToNewest(key, known);
     }

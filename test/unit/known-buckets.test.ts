@@ -146,6 +146,15 @@ describe("certain denials", () => {
     expect(cache.deny("a", tier, 1, T0)).toBeDefined();
   });
 
+  it("drops the oldest hundredth of its bound at once when a new bucket passes it", () => {
+    // One walk from the oldest end per hundredth, not per new bucket (see #dropOldest).
+    const cache = new Known(LEASE_MS, RECORD_MS, 200);
+    for (let i = 0; i <= 200; i++) cache.learn(`k${i}`, tier, state([0], T0), T0);
+    expect(cache.deny("k2", tier, 1, T0)).toBeDefined();
+    expect(cache.deny("k1", tier, 1, T0)).toBeUndefined();
+    expect(cache.deny("k0", tier, 1, T0)).toBeUndefined();
+  });
+
   it("moves a record up only once it has sunk into the older half of its bound", () => {
     // Moving a Map entry on every request makes a busy key's lookups slow in V8 (see #entry).
     const cache = new Known(LEASE_MS, RECORD_MS, 4);
