@@ -71,20 +71,23 @@ export async function buildThisWorker(signal: AbortSignal, extra: readonly Bench
 
 /**
  * A peer Worker from scripts/bench/peers/, bundled and minified with wrangler's esbuild options. With
- * `config`, a compiled config module (`compiledConfigWith`) stands in for src/config/tiers.generated.ts,
- * as in `buildThisWorker`, for a peer that reads the tiers through this project's own code.
+ * `extra` tiers, a peer that reads the tiers through this project's own code gets config.yaml's and
+ * these, compiled as for `buildThisWorker`, in place of src/config/tiers.generated.ts.
  */
-export async function buildPeer(file: string, { config }: { config?: string } = {}): Promise<Bundle> {
-  const compiledConfig: Plugin = {
-    name: "bench-config",
-    setup(build) {
-      if (config === undefined) return;
-      build.onLoad({ filter: /[\\/]src[\\/]config[\\/]tiers\.generated\.ts$/ }, () => ({
-        contents: config,
-        loader: "ts",
-      }));
-    },
-  };
+export async function buildPeer(file: string, extra: readonly BenchTier[] = []): Promise<Bundle> {
+  const plugins: Plugin[] = [];
+  if (extra.length > 0) {
+    const contents = await compiledConfigWith(extra);
+    plugins.push({
+      name: "bench-tiers",
+      setup(build) {
+        build.onLoad({ filter: /[\\/]src[\\/]config[\\/]tiers\.generated\.ts$/ }, () => ({
+          contents,
+          loader: "ts",
+        }));
+      },
+    });
+  }
   const result = await build({
     entryPoints: [fileURLToPath(new URL(`peers/${file}`, import.meta.url))],
     bundle: true,
@@ -97,7 +100,7 @@ export async function buildPeer(file: string, { config }: { config?: string } = 
     define: { "process.env.NODE_ENV": '"production"' },
     minify: true,
     logLevel: "silent",
-    plugins: [compiledConfig],
+    plugins,
   });
   const output = result.outputFiles[0];
   if (output === undefined) throw new Error(`esbuild produced nothing for ${file}`);

@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { TOKEN_BUCKET_SCRIPT } from "../../src/limiter/token-bucket-script.ts";
 import { ROOMY_TIER } from "./bench-tiers.ts";
-import { type Bundle, buildPeer, buildThisWorker, compiledConfigWith } from "./builds.ts";
+import { type Bundle, buildPeer, buildThisWorker } from "./builds.ts";
 import type { DelayProxyThreadData } from "./delay-proxy.ts";
 import type { Job, JobResult, LoadGeneratorThreadData } from "./load.ts";
 import type { WorkerName } from "./report.ts";
@@ -20,14 +20,13 @@ interface Rest {
 
 /** Every Worker's bundle. */
 export async function buildBundles(signal: AbortSignal): Promise<Record<WorkerName, Bundle>> {
-  const benchConfig = await compiledConfigWith([ROOMY_TIER]);
   const [ours, floor, upstash, floorAnswer, answerOnly, inputAnswer] = await Promise.all([
     buildThisWorker(signal, [ROOMY_TIER]),
     buildPeer("floor-worker.ts"),
     buildPeer("upstash-worker.ts"),
     buildPeer("floor-answer-worker.ts"),
     buildPeer("answer-only-worker.ts"),
-    buildPeer("input-answer-worker.ts", { config: benchConfig }),
+    buildPeer("input-answer-worker.ts", [ROOMY_TIER]),
   ]);
   return {
     "this Worker": ours,

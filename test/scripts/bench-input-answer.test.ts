@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOMY_TIER } from "../../scripts/bench/bench-tiers.ts";
-import { buildPeer, compiledConfigWith } from "../../scripts/bench/builds.ts";
+import { buildPeer } from "../../scripts/bench/builds.ts";
 import { type RunningWorker, startWorker } from "../../scripts/bench/workers.ts";
 import { requestBody, WORKLOADS } from "../../scripts/bench/workloads.ts";
 
@@ -13,8 +13,7 @@ describe("the bench's input + answer ceiling", () => {
   let worker: RunningWorker;
 
   beforeAll(async () => {
-    const config = await compiledConfigWith([ROOMY_TIER]);
-    const { script } = await buildPeer("input-answer-worker.ts", { config });
+    const { script } = await buildPeer("input-answer-worker.ts", [ROOMY_TIER]);
     worker = await startWorker("input-answer", script, {});
   }, 60_000);
 
