@@ -1,4 +1,5 @@
 import type { BucketState, LimitMs } from "./script-reply.ts";
+import { ROUNDING } from "./token-bucket-script.ts";
 
 /** The message of the error the limiter throws when Redis cannot answer (and the 503's `detail`). */
 export const UNAVAILABLE_DETAIL = "Rate limiter unavailable";
@@ -51,6 +52,12 @@ export interface Decision {
   shadow?: { wouldAllow: boolean; wouldRetryAfter: number | null };
 }
 
+/**
+ * Whether a bucket of capacity `limit` holding `count` tokens holds `cost`, as the script decides it:
+ * a count a rounding short of the cost holds it (token-bucket-script.ts: `ROUNDING`).
+ */
+export const holds = (count: number, cost: number, limit: number) => count + ROUNDING * limit >= cost;
+
 /** Each bucket's figures in `state`, in its limits' order. */
 export function bucketFigures({ limits, tokens, timeMs }: BucketState): BucketFigures[] {
   return limits.map(({ limit, windowMs }, i) => {
@@ -58,7 +65,8 @@ export function bucketFigures({ limits, tokens, timeMs }: BucketState): BucketFi
     return {
       limit,
       window: windowMs / 1000,
-      remaining: Math.floor(count),
+      // The largest cost the bucket holds.
+      remaining: Math.floor(count + ROUNDING * limit),
       resetAt: (timeMs + Math.ceil((limit - count) * (windowMs / limit))) / 1000,
     };
   });
@@ -80,8 +88,9 @@ export function decisionFrom(
     const { limit, windowMs } = state.limits[i] as LimitMs;
     const tokens = state.tokens[i] as number;
     // The bucket's time may be ahead of this caller's clock (it never moves backwards).
-    const waitMs =
-      tokens >= cost ? 0 : state.timeMs + Math.ceil((cost - tokens) * (windowMs / limit)) - nowMs;
+    const waitMs = holds(tokens, cost, limit)
+      ? 0
+      : state.timeMs + Math.ceil((cost - tokens) * (windowMs / limit)) - nowMs;
     return { bucket, waitMs };
   });
   const worst = measured.reduce((worst, next) => {

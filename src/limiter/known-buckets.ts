@@ -2,6 +2,7 @@ import { maxCost, type NamedTier } from "../config/tiers.ts";
 import { costAbove } from "./check-input.ts";
 import { type Decision, decisionFrom, exemptDecision } from "./decision.ts";
 import { type BucketState, type CallOutcome, limitsText, refilledAt } from "./script-reply.ts";
+import { ROUNDING } from "./token-bucket-script.ts";
 
 /**
  * Buckets one isolate remembers, least recently used out first (`#entry` and `#dropOldest` say how
@@ -16,11 +17,12 @@ const KNOWN_BUCKETS = 10_000;
 export const DENY_CACHE_MAX_AGE_MS = 1000;
 
 /**
- * Tokens of slack per token of capacity before a denial is taken as certain. Redis may reach a count
- * by other roundings than the isolate's (refills in several steps, by several writers): each step
- * errs by about 2^-52 of the capacity, and no bucket sees 10^6 writes in `DENY_CACHE_MAX_AGE_MS`.
+ * Tokens of slack per token of capacity before a denial is taken as certain: the script lets a
+ * count within `ROUNDING` of the cost through, and Redis may reach its count by other roundings than
+ * the isolate's (refills in several steps, by several writers), each step erring by about 2^-52 of
+ * the capacity.
  */
-const ROUNDING_SLACK = 1e-9;
+const DENIAL_SLACK = 2 * ROUNDING;
 
 /** Requests in a lease period from which a bucket counts as busy, and a lease pays for its call. */
 const BUSY_REQUESTS = 2;
@@ -201,7 +203,7 @@ export class KnownBuckets {
     if (cost > capacity) throw costAbove(capacity);
     const atMs = Math.max(redis.timeMs, nowMs);
     const bounds = refilledAt(this.#withLease(known, redis, known.others), atMs);
-    const fits = bounds.every((bound, i) => bound + ROUNDING_SLACK * (redis.limits[i]?.limit ?? 0) >= cost);
+    const fits = bounds.every((bound, i) => bound + DENIAL_SLACK * (redis.limits[i]?.limit ?? 0) >= cost);
     if (fits) return undefined;
     return decisionFrom(
       false,

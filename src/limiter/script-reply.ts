@@ -99,7 +99,8 @@ export function decodeReply(reply: unknown, costs: readonly number[]): CallOutco
   let tokens = counts;
   const decisions = costs.map((cost, i) => {
     const allowed = flags[i] === "1";
-    if (allowed && replayed === 0) tokens = tokens.map((count) => count - cost);
+    // As the script takes them: never below 0 (a count a rounding short of the cost holds it).
+    if (allowed && replayed === 0) tokens = tokens.map((count) => Math.max(0, count - cost));
     return { allowed, after: { limits, tokens, timeMs } };
   });
   return { decisions, state: { limits, tokens, timeMs }, lease, others };

@@ -12,6 +12,14 @@
  * bucket written under higher limits (an older config.yaml, an isolate not yet redeployed) is held
  * to the capacity that applies now.
  *
+ * Counts are doubles, and a refill's sum lands a few units in the last place either side of the
+ * exact count: drained, then a token taken at +603 ms, a bucket of 100 per 60 s holds
+ * 0.9999999999999999 tokens at +1200 ms, where exactly one is there. So a bucket holds `cost` when its
+ * count falls short of it by at most `ROUNDING` per token of capacity (a token reached a billionth
+ * of the window early: 60 ns for a window of 60 s), and what it keeps is never below 0. Otherwise
+ * the request at the very moment a token comes back would be denied, and a busy isolate, which sends
+ * it then (known-buckets.ts), would keep every request that came meanwhile waiting a second round trip.
+ *
  * The caller's clock comes in ARGV (Upstash wants scripts deterministic), and the bucket's time
  * never moves backwards, so a caller whose clock lags can only delay a refill, never grant extra
  * tokens.
@@ -51,6 +59,12 @@
  * the tokens leased to this call; `others` the tokens out on lease to other calls; `replayed` 1 when
  * the call had already run. The caller derives each request's figures from these (script-reply.ts).
  */
+/**
+ * Tokens per token of capacity by which a bucket's count may fall short of a cost and still hold it:
+ * float rounding, not tokens (see above). No bucket sees the 10^6 writes it would take to err by it.
+ */
+export const ROUNDING = 1e-9;
+
 const SCRIPT_BODY = `
 local key       = KEYS[1]            -- hash: tokens (one bucket) or tokens:<window ms> (several),
                                      --   ts (ms of the last refill), out, out_until, override,
@@ -72,6 +86,7 @@ local serial    = ARGV[11]           -- this call's number among that caller's c
 local lost      = ARGV[12]           -- its last call on this bucket, which got no reply; '' if none
 local first     = 13                 -- ARGV[13..]: the cost of each request, in order; 0 peeks
 local MAX_CALLERS = 6                -- callers' record fields a hash keeps, so it stays under 1 KB
+local ROUNDING  = ${ROUNDING}               -- tokens per token of capacity a count may miss its cost by
 local field     = 'c:' .. caller
 
 local hash = {}
@@ -153,10 +168,10 @@ for i = first, #ARGV do
   local cost = tonumber(ARGV[i])
   local fits = true
   for _, bucket in ipairs(buckets) do
-    if bucket.tokens < cost then fits = false end
+    if bucket.tokens + ROUNDING * bucket.capacity < cost then fits = false end
   end
   if fits then
-    for _, bucket in ipairs(buckets) do bucket.tokens = bucket.tokens - cost end
+    for _, bucket in ipairs(buckets) do bucket.tokens = math.max(0, bucket.tokens - cost) end
     taken = taken + cost
   end
   flags[#flags + 1] = fits and '1' or '0'

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { NamedTier } from "../../src/config/tiers.ts";
 import { InvalidInputError } from "../../src/limiter/check-input.ts";
@@ -55,6 +56,56 @@ describe("token bucket", () => {
     expect((await check(2, T0 + 2500)).allowed).toBe(true);
     expect((await check(1, T0 + 2999)).allowed).toBe(false);
     expect((await check(1, T0 + 3000)).allowed).toBe(true);
+  });
+
+  it("holds a token from the very moment it is back, however the count's doubles round", async () => {
+    // 100 per 60 s, drained: a token taken at +603 ms leaves 0.004999999999999893 of one, and at
+    // +1200 ms, when exactly one is back, the refill's sum is 0.9999999999999999.
+    const { check } = limiterForTest(tierOf("rounding", [100, 60]));
+    await check(100, T0);
+    expect((await check(1, T0 + 603)).allowed).toBe(true);
+    expect(await check(0, T0 + 1200)).toMatchObject({ allowed: true, mostRestrictive: { remaining: 1 } });
+    expect(await check(1, T0 + 1200)).toMatchObject({ allowed: true, mostRestrictive: { remaining: 0 } });
+    expect(await check(1, T0 + 1200)).toMatchObject({ allowed: false, retryAfter: 1 });
+  });
+
+  it("decides as exact arithmetic does, at refill edges and between them (property)", async () => {
+    // The exact count in units of 1/window_ms of a token is a whole number: a millisecond refills
+    // `capacity` of them. So an exact count short of a cost is short by a unit at least, more than the
+    // script's rounding slack (1e-9 of a token per token of capacity) while capacity * window_ms < 1e9.
+    const step = fc.record({
+      waitMs: fc.oneof(fc.constant("until the cost is back" as const), fc.integer({ min: 0, max: 5000 })),
+      cost: fc.integer({ min: 0, max: 3 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 100 }),
+        fc.integer({ min: 1, max: 3600 }),
+        fc.array(step, { minLength: 1, maxLength: 12 }),
+        async (capacity, window, steps) => {
+          // Not leasing: leased tokens come back less the refill since, which exact counting leaves out.
+          const { check } = limiterForTest({ ...tierOf("exact", [capacity, window]), lease: false });
+          const windowMs = window * 1000;
+          let units = 0;
+          let now = T0;
+          await check(capacity, now);
+          for (const { waitMs, cost: asked } of steps) {
+            const cost = Math.min(asked, capacity);
+            const short = cost * windowMs - units;
+            const wait =
+              waitMs === "until the cost is back" ? Math.max(0, Math.ceil(short / capacity)) : waitMs;
+            now += wait;
+            units = Math.min(capacity * windowMs, units + wait * capacity);
+            const allowed = units >= cost * windowMs;
+            if (allowed) units -= cost * windowMs;
+            const decision = await check(cost, now);
+            expect(decision.allowed, `cost ${cost} at +${now - T0} ms`).toBe(allowed);
+            expect(decision.mostRestrictive?.remaining).toBe(Math.floor(units / windowMs));
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it("never refills past the capacity", async () => {
