@@ -56,7 +56,7 @@ export interface Decision {
  * Whether a bucket of capacity `limit` holding `count` tokens holds `cost`, as the script decides it:
  * a count a rounding short of the cost holds it (token-bucket-script.ts: `ROUNDING`).
  */
-export const holds = (count: number, cost: number, limit: number) => count + ROUNDING * limit >= cost;
+const holds = (count: number, cost: number, limit: number) => count + ROUNDING * limit >= cost;
 
 /** Each bucket's figures in `state`, in its limits' order. */
 export function bucketFigures({ limits, tokens, timeMs }: BucketState): BucketFigures[] {
