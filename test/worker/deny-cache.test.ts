@@ -56,6 +56,24 @@ describe("the deny cache", () => {
     expect(calls).toEqual(["EVALSHA", "EVALSHA"]);
   });
 
+  it("settles the requests behind the call sent as a token comes back with that call's reply, in one round trip", async () => {
+    // 100 per 60 s, drained, a token taken at +603 ms: at +1200 ms exactly one is back, which the sum
+    // of doubles makes 0.9999999999999999 (accuracy.test.ts). The first request goes to Redis, the
+    // others wait for its call; were it denied by the rounding, they would all need a second call.
+    const edge = tierOf("edge", [100, 60]);
+    const [limiter] = isolates(1) as [Limiter];
+    await limiter.check({ identifier: "e", tier: edge, cost: 100 }, { nowMs: T0 });
+    await limiter.check({ identifier: "e", tier: edge, cost: 1 }, { nowMs: T0 + 603 });
+    const calls = watchRedisCalls();
+    const decisions = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        limiter.check({ identifier: "e", tier: edge, cost: 1 }, { nowMs: T0 + 1200 }),
+      ),
+    );
+    expect(decisions.filter(({ allowed }) => allowed)).toHaveLength(1);
+    expect(calls).toEqual(["EVALSHA"]);
+  });
+
   it("never denies what Redis would allow: several isolates, skewed clocks, leases, several limits", async () => {
     const burst: NamedTier = tierOf("burst", [10, 10], [4, 1]);
     const step = fc.record({
