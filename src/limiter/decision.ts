@@ -1,5 +1,4 @@
 import type { BucketState, LimitMs } from "./script-reply.ts";
-import { ROUNDING } from "./token-bucket-script.ts";
 
 /** The message of the error the limiter throws when Redis cannot answer (and the 503's `detail`). */
 export const UNAVAILABLE_DETAIL = "Rate limiter unavailable";
@@ -53,8 +52,16 @@ export interface Decision {
 }
 
 /**
+ * Tokens per token of capacity by which a bucket's count may fall short of a cost and still hold it:
+ * float rounding, not tokens (token-bucket-script.ts says why). Here, not in the script's module, so
+ * that what imports the decisions' shapes (the gate's middleware, in other Workers) leaves the
+ * script's text out of its bundle.
+ */
+export const ROUNDING = 1e-9;
+
+/**
  * Whether a bucket of capacity `limit` holding `count` tokens holds `cost`, as the script decides it:
- * a count a rounding short of the cost holds it (token-bucket-script.ts: `ROUNDING`).
+ * a count a rounding short of the cost holds it.
  */
 const holds = (count: number, cost: number, limit: number) => count + ROUNDING * limit >= cost;
 

@@ -1,8 +1,7 @@
 import { maxCost, type NamedTier } from "../config/tiers.ts";
 import { costAbove } from "./check-input.ts";
-import { type Decision, decisionFrom, exemptDecision } from "./decision.ts";
+import { type Decision, decisionFrom, exemptDecision, ROUNDING } from "./decision.ts";
 import { type BucketState, type CallOutcome, limitsText, refilledAt } from "./script-reply.ts";
-import { ROUNDING } from "./token-bucket-script.ts";
 
 /**
  * Buckets one isolate remembers, least recently used out first (`#entry` and `#dropOldest` say how

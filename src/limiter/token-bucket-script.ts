@@ -1,3 +1,5 @@
+import { ROUNDING } from "./decision.ts";
+
 /**
  * The token buckets of one identifier on one tier, decided atomically inside Redis in one round
  * trip, for one request or for a batch of requests in order.
@@ -59,12 +61,6 @@
  * the tokens leased to this call; `others` the tokens out on lease to other calls; `replayed` 1 when
  * the call had already run. The caller derives each request's figures from these (script-reply.ts).
  */
-/**
- * Tokens per token of capacity by which a bucket's count may fall short of a cost and still hold it:
- * float rounding, not tokens (see above). No bucket sees the 10^6 writes it would take to err by it.
- */
-export const ROUNDING = 1e-9;
-
 const SCRIPT_BODY = `
 local key       = KEYS[1]            -- hash: tokens (one bucket) or tokens:<window ms> (several),
                                      --   ts (ms of the last refill), out, out_until, override,

@@ -18,6 +18,17 @@ function importsUnder(dir: string): Array<[string, string]> {
   return edges;
 }
 
+/** The modules `file` (relative to src/) loads when it runs: its imports, less `import type`, transitively. */
+function loadedBy(file: string, seen = new Set<string>()): Set<string> {
+  seen.add(file);
+  const text = readFileSync(join(src, file), "utf8");
+  for (const [, target] of text.matchAll(/^import (?!type )[^;]*? from "(\.[^"]+)"/gms)) {
+    const loaded = relative(src, join(src, file, "..", target as string));
+    if (!seen.has(loaded)) loadedBy(loaded, seen);
+  }
+  return seen;
+}
+
 describe('the layout\'s rule (README, "Local Redis and development")', () => {
   it("keeps the domain free of its callers: limiter/ and config/ import no adapter and no wiring", () => {
     const outward = [...importsUnder("limiter"), ...importsUnder("config")].filter(
@@ -28,5 +39,10 @@ describe('the layout\'s rule (README, "Local Redis and development")', () => {
 
   it("keeps HTTP from the gate", () => {
     expect(importsUnder("http").filter(([, target]) => target.startsWith("gate/"))).toEqual([]);
+  });
+
+  it("keeps the script's text out of the gate's middleware, which other Workers bundle", () => {
+    expect(loadedBy("gate/middleware.ts")).not.toContain("limiter/token-bucket-script.ts");
+    expect(loadedBy("index.ts")).toContain("limiter/token-bucket-script.ts");
   });
 });
