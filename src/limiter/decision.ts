@@ -53,9 +53,10 @@ export interface Decision {
 
 /**
  * Tokens per token of capacity by which a bucket's count may fall short of a cost and still hold it:
- * float rounding, not tokens (token-bucket-script.ts says why). Here, not in the script's module, so
- * that what imports the decisions' shapes (the gate's middleware, in other Workers) leaves the
- * script's text out of its bundle.
+ * float rounding, not tokens (token-bucket-script.ts says why). Each step of a refill errs by about
+ * 2^-52 of the capacity, so a count would take millions of writes to drift by it. Here, not in the
+ * script's module, so that what imports the decisions' shapes (the gate's middleware, in other
+ * Workers) leaves the script's text out of its bundle.
  */
 export const ROUNDING = 1e-9;
 
