@@ -24,20 +24,23 @@ interface Member<In, Out> {
 interface Queue<In, Out> {
   /** Members not sent yet, oldest first. */
   waiting: Member<In, Out>[];
-  /** Whether a batch for the key is out. */
+  /** Whether a batch for the key is out (or about to go, `open`). */
   out: boolean;
+  /** The key's batch until it is sent, at the end of the turn it was made in: work that comes by then joins it. */
+  open?: Member<In, Out>[];
 }
 
 /**
- * Decides concurrent work on one key in batches, with at most one batch in flight per key: work
- * that arrives while a batch is out waits, and goes out with the rest of the waiting work as the
- * next batch. A burst on one bucket thus costs a couple of round trips instead of one each, and
- * never queues behind itself.
+ * Decides concurrent work on one key in batches, with at most one batch in flight per key: a batch
+ * is sent at the end of the turn it was made in, so the work that workerd runs in that turn (the
+ * rest of a burst) goes in it; work that arrives while it is out waits, and goes out with the rest
+ * of the waiting work as the next batch. A burst on one bucket thus costs one round trip, and
+ * never queues behind itself. (A batch that can take no more than one member goes at once.)
  *
  * Each member gives up at its own deadline, never sooner and never later, wherever it is: in the
  * queue, or in a batch that is out. A batch is sent under the latest deadline of its members, so one
- * member's spent time never fails the others; a member alone in its batch needs no timer of its own,
- * since the call's deadline is its own.
+ * member's spent time never fails the others; a member alone in a batch sent at once needs no timer
+ * of its own, since the call's deadline is its own.
  *
  * Three workerd rules shape it:
  * - A request's pending work is cancelled when that request ends (its client hung up), a retry's
@@ -95,12 +98,15 @@ export class Batches<In, Out> {
       queue = { waiting: [], out: false };
       this.#queues.set(key, queue);
     }
-    queue.waiting.push(member);
-    if (!queue.out) {
-      const batch = this.#sendNext(key, queue, member);
-      // Alone: its batch is itself, sent under its own deadline, which the call keeps; no timer or
-      // race of its own (about 2% of a spread request's instructions, npm run bench:instructions).
-      if (batch.length === 1 && member.sent) return member.result.promise;
+    if (queue.open !== undefined && queue.open.length < this.#maxBatch) {
+      queue.open.push(member);
+      member.sent = true;
+    } else {
+      queue.waiting.push(member);
+      // Alone in a batch sent at once, under its own deadline, which the call keeps: no timer or race
+      // of its own (about 2% of a spread request's instructions, npm run bench:instructions). A batch
+      // still open may take others, whose deadlines are later.
+      if (!queue.out && this.#sendNext(key, queue, member)) return member.result.promise;
     }
 
     const expired = Promise.withResolvers<never>();
@@ -145,13 +151,14 @@ export class Batches<In, Out> {
   }
 
   /**
-   * Sends the oldest waiting members as one batch, from `sender`'s request, and settles each with its
-   * outcome; members past their deadline have given up (or their requests are gone) and are dropped,
-   * never charged. After a batch settled (`waited`), the members `answerWaited` can answer from what
-   * came back are answered at once, and go in no batch. Once it settles, what still waits is woken, or
-   * the queue is gone.
+   * Makes the oldest waiting members one batch, from `sender`'s request, and settles each with its
+   * outcome. After a batch settled (`waited`), the members `answerWaited` can answer from what came
+   * back are answered at once, and go in no batch. A batch that may take more members stays open
+   * until the end of the turn, when it is sent: the rest of a burst, which workerd runs in that turn,
+   * goes in it rather than in a batch after its reply. A full one goes at once. Whether `sender` went
+   * alone, in a batch sent at once.
    */
-  #sendNext(key: string, queue: Queue<In, Out>, sender: Member<In, Out>, waited = false): Member<In, Out>[] {
+  #sendNext(key: string, queue: Queue<In, Out>, sender: Member<In, Out>, waited = false): boolean {
     const now = Date.now();
     let live = queue.waiting.filter((member) => member.deadlineAt > now);
     if (waited) live = live.filter((member) => !this.#answered(key, member));
@@ -159,34 +166,53 @@ export class Batches<In, Out> {
     queue.waiting = live;
     if (batch.length === 0) {
       this.#dropIfIdle(key, queue);
-      return batch;
+      return false;
     }
     queue.out = true;
     for (const member of batch) member.sent = true;
-    const context = {
-      deadlineAt: Math.max(...batch.map((member) => member.deadlineAt)),
-      waitUntil: sender.waitUntil,
-    };
-    const call = this.#send(
-      key,
-      batch.map((member) => member.item),
-      context,
-    )
-      .then(
-        (outcomes) => {
-          for (const [i, member] of batch.entries()) member.result.resolve(outcomes[i] as Out);
-        },
-        (error: unknown) => {
-          for (const member of batch) member.result.reject(error);
-        },
-      )
-      .finally(() => {
-        queue.out = false;
-        this.#dropIfIdle(key, queue);
-        for (const member of queue.waiting) member.woken.resolve();
+    const full = batch.length === this.#maxBatch;
+    let call: Promise<void>;
+    if (full) call = this.#dispatch(key, queue, batch, sender);
+    else {
+      queue.open = batch;
+      call = endOfTurn().then(() => {
+        queue.open = undefined;
+        return this.#dispatch(key, queue, batch, sender);
       });
+    }
     // Others count on this call, or will: it must outlive the sender's request.
     sender.waitUntil?.(call);
-    return batch;
+    return full && batch.length === 1 && batch[0] === sender;
+  }
+
+  /**
+   * Sends `batch` and settles each member with its outcome; members past their deadline have given up
+   * (or their requests are gone) and are dropped, never charged. Once it settles, what still waits is
+   * woken, or the queue is gone.
+   */
+  async #dispatch(key: string, queue: Queue<In, Out>, batch: Member<In, Out>[], sender: Member<In, Out>) {
+    const now = Date.now();
+    const live = batch.filter((member) => member.deadlineAt > now);
+    try {
+      if (live.length === 0) return;
+      const context = {
+        deadlineAt: Math.max(...live.map((member) => member.deadlineAt)),
+        waitUntil: sender.waitUntil,
+      };
+      const items = live.map((member) => member.item);
+      try {
+        const outcomes = await this.#send(key, items, context);
+        for (const [i, member] of live.entries()) member.result.resolve(outcomes[i] as Out);
+      } catch (error) {
+        for (const member of live) member.result.reject(error);
+      }
+    } finally {
+      queue.out = false;
+      this.#dropIfIdle(key, queue);
+      for (const member of queue.waiting) member.woken.resolve();
+    }
   }
 }
+
+/** Settles once the events already due have run: workerd runs a burst's requests before it. */
+const endOfTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));

@@ -169,6 +169,9 @@ describe("the deny cache", () => {
     await ask(b, 1, T0);
     // At T0 + 100 a's bound (2.2) fits 2, but Redis holds 1.2: the call that goes out is denied.
     const first = ask(a, 2, T0 + 100);
+    // Its call is out once the turn ends (until then the next request would join it, and be decided
+    // with it at T0 + 800, the later of their clocks).
+    await new Promise((resolve) => setTimeout(resolve, 0));
     // Behind it at T0 + 800, the bound less that call's cost (3.6 - 2) is short of 2: had the call been
     // allowed, this one would be denied. It was not, and by then the refill has brought Redis to 2.6.
     const behind = ask(a, 2, T0 + 800);
