@@ -2,7 +2,8 @@
  * Issue 16: a burst on an idle bucket, far from Redis. The bucket's first call opens, carrying nothing
  * of a lease, and the next request's call goes out beside it at once instead of waiting for its reply:
  * one round trip each, not two. Each request is charged once, and once both replies are in, whatever
- * order they came in, the isolate's figures are Redis's own.
+ * order they came in, the isolate's figures are Redis's own. The rest of a burst that comes in the same
+ * turn goes in the call beside it.
  */
 import { describe, expect, it } from "vitest";
 import type { NamedTier } from "../../src/config/tiers.ts";
@@ -11,7 +12,7 @@ import { createLogger } from "../../src/log.ts";
 import { loadSettings } from "../../src/settings.ts";
 import { bucketKey, redisCommand } from "./bucket.ts";
 import { limiterEnv, unique } from "./helpers.ts";
-import { setFault } from "./proxy.ts";
+import { proxyStats, setFault } from "./proxy.ts";
 
 // 100 tokens a day: no refill worth a figure while the test runs.
 const daily: NamedTier = {
@@ -71,5 +72,44 @@ describe("an opening call", () => {
       decidedBy: "isolate",
       mostRestrictive: { remaining: 97 },
     });
+  });
+
+  it("takes the rest of a burst that comes in one turn into the call beside it: one round trip for all", async () => {
+    const limiter = createLimiter(
+      loadSettings(
+        limiterEnv("closed", { REDIS_TIMEOUT_MS: String(3 * LATE_MS), LEASE_MS: String(5 * LATE_MS) }),
+      ),
+      createLogger("ERROR"),
+    );
+    await limiter.check({ identifier: unique("warm-up"), tier: daily, cost: 1 });
+    const identifier = unique("burst");
+    const before = await proxyStats();
+
+    // Every script call's reply comes a round trip of LATE_MS late.
+    await setFault({ type: "delay", ms: LATE_MS, scope: "scripts" });
+    const started = performance.now();
+    const decisions = await Promise.all(
+      Array.from({ length: 32 }, () => limiter.check({ identifier, tier: daily, cost: 1 })),
+    );
+    const elapsedMs = performance.now() - started;
+
+    // Before, the call beside the opening one was sealed with one request in it and leased for the two
+    // seen: the ten the lease could not hold waited for its reply, then for a call of their own.
+    expect(elapsedMs).toBeLessThan(1.5 * LATE_MS);
+    const after = await proxyStats();
+    expect((after.commands.EVALSHA ?? 0) - (before.commands.EVALSHA ?? 0), "script calls").toBe(2);
+    expect(decisions.every((decision) => decision.allowed && decision.decidedBy === "redis")).toBe(true);
+    // Redis decided the two calls in either order: between them, each count from 99 down, once.
+    const remaining = decisions.map((decision) => decision.mostRestrictive?.remaining as number);
+    expect(remaining.sort((a, b) => b - a)).toEqual(Array.from({ length: 32 }, (_, i) => 99 - i));
+
+    // Charged once each; what the call beside it leased is held (`out`), not granted.
+    const [tokens, out] = (await redisCommand(
+      "HMGET",
+      bucketKey(daily.name, identifier),
+      "tokens",
+      "out",
+    )) as [string, string];
+    expect(100 - Number(tokens) - Number(out)).toBeCloseTo(32, 2);
   });
 });
