@@ -26,7 +26,10 @@ interface Queue<In, Out> {
   waiting: Member<In, Out>[];
   /** Whether a batch for the key is out (or about to go, `open`). */
   out: boolean;
-  /** The key's batch until it is sent, at the end of the turn it was made in: work that comes by then joins it. */
+  /**
+   * The key's batch until it is sent, at the end of the turn it was made in: work that comes by then
+   * joins it.
+   */
   open?: Member<In, Out>[];
 }
 
@@ -34,8 +37,9 @@ interface Queue<In, Out> {
  * Decides concurrent work on one key in batches, with at most one batch in flight per key: a batch
  * is sent at the end of the turn it was made in, so the work that workerd runs in that turn (the
  * rest of a burst) goes in it; work that arrives while it is out waits, and goes out with the rest
- * of the waiting work as the next batch. A burst on one bucket thus costs one round trip, and
- * never queues behind itself. (A batch that can take no more than one member goes at once.)
+ * of the waiting work as the next batch. A burst on one bucket thus shares a call or two rather than
+ * making one each, and never queues behind itself. (A batch that can take no more than one member
+ * goes at once.)
  *
  * Each member gives up at its own deadline, never sooner and never later, wherever it is: in the
  * queue, or in a batch that is out. A batch is sent under the latest deadline of its members, so one

@@ -128,7 +128,8 @@ export function createLimiter(settings: Settings, log: Logger, options: LimiterO
   /**
    * Redis's decision, in the next script call for the bucket; FAIL_MODE's when Redis cannot answer.
    * With nothing out for the bucket, the call opens (`openings`) when it carries nothing of a lease;
-   * while only an opening call is out, it goes at once, beside it; otherwise it waits for the call out.
+   * while only an opening call is out, it goes beside it, with what comes in the same turn (batches.ts);
+   * otherwise it waits for the call out.
    */
   async function decideInRedis(
     key: string,
