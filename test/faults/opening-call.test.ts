@@ -15,27 +15,44 @@ import { limiterEnv, unique } from "./helpers.ts";
 import { proxyStats, setFault } from "./proxy.ts";
 
 // 100 tokens a day: no refill worth a figure while the test runs.
+const CAPACITY = 100;
 const daily: NamedTier = {
   name: "daily",
-  limits: [{ limit: 100, window: 86_400 }],
+  limits: [{ limit: CAPACITY, window: 86_400 }],
   mode: "enforce",
   lease: true,
 };
 
-/** How late the proxy answers the opening call: far more than a round trip on loopback. */
+/** How late the proxy answers a script call: far more than a round trip on loopback. */
 const LATE_MS = 1000;
+
+/**
+ * A limiter whose deadline outlasts a late reply, with a lease that outlasts it too (so a test's last
+ * request finds it), and Redis holding the script, so that its calls are one EVALSHA each.
+ */
+async function patientLimiter() {
+  const limiter = createLimiter(
+    loadSettings(
+      limiterEnv("closed", { REDIS_TIMEOUT_MS: String(3 * LATE_MS), LEASE_MS: String(5 * LATE_MS) }),
+    ),
+    createLogger("ERROR"),
+  );
+  await limiter.check({ identifier: unique("warm-up"), tier: daily, cost: 1 });
+  return limiter;
+}
+
+/** The daily bucket of `identifier` as Redis holds it: tokens taken by requests, and tokens out on lease. */
+async function bucketNow(identifier: string) {
+  const [tokens, out] = (await redisCommand("HMGET", bucketKey(daily.name, identifier), "tokens", "out")) as [
+    string,
+    string,
+  ];
+  return { charged: CAPACITY - Number(tokens) - Number(out), out: Number(out) };
+}
 
 describe("an opening call", () => {
   it("lets the next request on its bucket go to Redis beside it, and keeps the later buckets of the two", async () => {
-    const limiter = createLimiter(
-      // A lease that outlasts the late reply, so the test's last request finds it.
-      loadSettings(
-        limiterEnv("closed", { REDIS_TIMEOUT_MS: String(3 * LATE_MS), LEASE_MS: String(5 * LATE_MS) }),
-      ),
-      createLogger("ERROR"),
-    );
-    // Redis holds the script, so the calls below are one EVALSHA each.
-    await limiter.check({ identifier: unique("warm-up"), tier: daily, cost: 1 });
+    const limiter = await patientLimiter();
     const identifier = unique("opening");
     const ask = () => limiter.check({ identifier, tier: daily, cost: 1 });
     const settled: string[] = [];
@@ -56,14 +73,9 @@ describe("an opening call", () => {
     expect(beside).toMatchObject({ allowed: true, decidedBy: "redis", mostRestrictive: { remaining: 98 } });
 
     // Charged once each (the tokens the call beside it took on lease are held, `out`, not granted).
-    const [tokens, out] = (await redisCommand(
-      "HMGET",
-      bucketKey(daily.name, identifier),
-      "tokens",
-      "out",
-    )) as [string, string];
-    expect(100 - Number(tokens) - Number(out)).toBeCloseTo(2, 2);
-    expect(Number(out)).toBeGreaterThan(0);
+    const { charged, out } = await bucketNow(identifier);
+    expect(charged).toBeCloseTo(2, 2);
+    expect(out).toBeGreaterThan(0);
 
     // The opening call's reply, older but later to come, does not replace the buckets the call beside
     // it left: granted from its lease, the figures are Redis's with the lease back in, as ever.
@@ -75,13 +87,7 @@ describe("an opening call", () => {
   });
 
   it("takes the rest of a burst that comes in one turn into the call beside it: one round trip for all", async () => {
-    const limiter = createLimiter(
-      loadSettings(
-        limiterEnv("closed", { REDIS_TIMEOUT_MS: String(3 * LATE_MS), LEASE_MS: String(5 * LATE_MS) }),
-      ),
-      createLogger("ERROR"),
-    );
-    await limiter.check({ identifier: unique("warm-up"), tier: daily, cost: 1 });
+    const limiter = await patientLimiter();
     const identifier = unique("burst");
     const before = await proxyStats();
 
@@ -104,12 +110,6 @@ describe("an opening call", () => {
     expect(remaining.sort((a, b) => b - a)).toEqual(Array.from({ length: 32 }, (_, i) => 99 - i));
 
     // Charged once each; what the call beside it leased is held (`out`), not granted.
-    const [tokens, out] = (await redisCommand(
-      "HMGET",
-      bucketKey(daily.name, identifier),
-      "tokens",
-      "out",
-    )) as [string, string];
-    expect(100 - Number(tokens) - Number(out)).toBeCloseTo(32, 2);
+    expect((await bucketNow(identifier)).charged).toBeCloseTo(32, 2);
   });
 });
