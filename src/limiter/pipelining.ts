@@ -17,11 +17,16 @@ interface Turn<In, Out> {
  * for. It never waits for a reply before sending: unlike a bucket's batches (batches.ts), it costs
  * no round trip.
  *
- * A turn ends in a timer of 0 ms, which workerd fires once the events already due have run. The
- * turn is sent from the request that opened it (the timer is that request's), and workerd cancels
- * a request's timers and I/O when the request ends (its deadline passed, its client left): so the
- * opener hands the turn to its `waitUntil` as it opens it, until the turn is answered or the latest
- * deadline of its calls has passed, whichever comes first.
+ * A turn ends in a timer of 0 ms set by a timer of 0 ms. workerd fires a timer once the events
+ * already due have run, so the turn takes the calls of the requests that ran meanwhile, and then
+ * those made in the timers already due when its first timer fires: the batches made in the same
+ * turn, which batches.ts sends at its end when they may take more members. So a bucket's opening
+ * call and the call beside it, made as a burst comes in, go in one pipeline in the order they were
+ * made, and Redis runs them in that order. The turn is sent from the request that opened it (the
+ * timers are that request's), and workerd cancels a request's timers and I/O when the request ends
+ * (its deadline passed, its client left): so the opener hands the turn to its `waitUntil` as it opens
+ * it, until the turn is answered or the latest deadline of its calls has passed, whichever comes
+ * first.
  *
  * @example
  * const pipelined = pipelining(async (calls) => Promise.allSettled(calls.map(runAlone)), 100);
@@ -39,11 +44,13 @@ export function pipelining<In, Out>(
     const turn: Turn<In, Out> = { items: [], deadlineAt, outcomes: Promise.withResolvers() };
     const kept = Promise.withResolvers<unknown>();
     waitUntil?.(kept.promise);
-    setTimeout(() => {
-      if (open === turn) open = undefined;
-      const sent = send(turn.items).then(turn.outcomes.resolve, turn.outcomes.reject);
-      settledBy(sent, turn.deadlineAt).then(kept.resolve);
-    }, 0);
+    endOfTurn()
+      .then(endOfTurn)
+      .then(() => {
+        if (open === turn) open = undefined;
+        const sent = send(turn.items).then(turn.outcomes.resolve, turn.outcomes.reject);
+        settledBy(sent, turn.deadlineAt).then(kept.resolve);
+      });
     return turn;
   }
 
@@ -58,6 +65,9 @@ export function pipelining<In, Out>(
     return outcome.value;
   };
 }
+
+/** Settles once the events already due have run. */
+const endOfTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** Settles when `work` does, or once `deadlineAt` has passed: what a `waitUntil` may keep alive. */
 function settledBy(work: Promise<unknown>, deadlineAt: number): Promise<unknown> {

@@ -13,6 +13,9 @@ function recordingSender() {
 
 const nextTurn = () => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** Lets a turn end: it is sent in a timer of 0 ms set by a timer of 0 ms. */
+const turnEnds = () => nextTurn().then(nextTurn);
+
 /** A call's context: a deadline far away, no waitUntil. */
 const far = { deadlineAt: Date.now() + 60_000 };
 
@@ -29,10 +32,21 @@ describe("pipelining", () => {
     const pipelined = pipelining(send, 100);
     expect(await pipelined(1, far)).toBe(10);
     const later = pipelined(2, far);
-    await nextTurn();
+    await turnEnds();
     const last = pipelined(3, far);
     expect([await later, await last]).toEqual([20, 30]);
     expect(sent).toEqual([[1], [2], [3]]);
+  });
+
+  it("takes in the calls made in the timers already due as its turn ends: the batches made in that turn", async () => {
+    // A bucket's opening call goes at once; the call beside it, made in the same turn, at the turn's
+    // end (batches.ts). In one pipeline, Redis runs them as the requests came.
+    const { sent, send } = recordingSender();
+    const pipelined = pipelining(send, 100);
+    const opening = pipelined(1, far);
+    const beside = nextTurn().then(() => pipelined(2, far));
+    expect(await Promise.all([opening, beside])).toEqual([10, 20]);
+    expect(sent).toEqual([[1, 2]]);
   });
 
   it("never waits for a reply before sending the next turn", async () => {
@@ -44,9 +58,9 @@ describe("pipelining", () => {
       return items.map((item): PromiseSettledResult<number> => ({ status: "fulfilled", value: item }));
     }, 100);
     const first = pipelined(1, far);
-    await nextTurn();
+    await turnEnds();
     const second = pipelined(2, far);
-    await nextTurn();
+    await turnEnds();
     expect(sent).toEqual([[1], [2]]);
     for (const reply of replies) reply();
     expect([await first, await second]).toEqual([1, 2]);
@@ -112,7 +126,7 @@ describe("pipelining", () => {
       { name: "a", settled: false },
       { name: "c", settled: false },
     ]);
-    await nextTurn();
+    await turnEnds();
     expect(kept.some((entry) => entry.settled)).toBe(false);
     for (const reply of replies) reply();
     expect(await answers).toEqual([0, 1, 2]);
