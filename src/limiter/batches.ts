@@ -219,4 +219,4 @@ export class Batches<In, Out> {
 }
 
 /** Settles once the events already due have run: workerd runs a burst's requests before it. */
-const endOfTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+export const endOfTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));

@@ -1,4 +1,4 @@
-import type { BatchContext } from "./batches.ts";
+import { type BatchContext, endOfTurn } from "./batches.ts";
 
 interface Turn<In, Out> {
   items: In[];
@@ -65,9 +65,6 @@ export function pipelining<In, Out>(
     return outcome.value;
   };
 }
-
-/** Settles once the events already due have run. */
-const endOfTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** Settles when `work` does, or once `deadlineAt` has passed: what a `waitUntil` may keep alive. */
 function settledBy(work: Promise<unknown>, deadlineAt: number): Promise<unknown> {
