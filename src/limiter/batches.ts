@@ -38,8 +38,8 @@ interface Queue<In, Out> {
  * is sent at the end of the turn it was made in, so the work that workerd runs in that turn (the
  * rest of a burst) goes in it; work that arrives while it is out waits, and goes out with the rest
  * of the waiting work as the next batch. A burst on one bucket thus shares a call or two rather than
- * making one each, and never queues behind itself. (A batch that can take no more than one member
- * goes at once.)
+ * making one each, and never queues behind itself. (A full batch, such as an opening call's of one
+ * member, goes at once.)
  *
  * Each member gives up at its own deadline, never sooner and never later, wherever it is: in the
  * queue, or in a batch that is out. A batch is sent under the latest deadline of its members, so one
