@@ -2,8 +2,11 @@
  * The measuring itself: a warm-up (scripts loaded, connections open, the hot bucket drained), then rounds
  * in which every Worker gets every workload, the Workers' order turning each round (A B C, B C A, C A B) so
  * that no Worker always runs first or last. Redis's command counters are reset before each job and read
- * after it.
+ * after it, once the Worker has settled: a Worker that goes on calling Redis after its last answer (this
+ * project's, which gives back what is left of its leases `LEASE_MS` after taking them) is waited for, so
+ * those calls count as its commands and take no CPU from the next Worker's job.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Job, JobResult } from "./load.ts";
 import type { BenchOptions } from "./options.ts";
 import type { RedisStats } from "./redis-stats.ts";
@@ -12,6 +15,9 @@ import { formatJob, type Measured, type WorkerName } from "./report.ts";
 import { WORKLOADS, type Workload } from "./workloads.ts";
 
 const WARM_UP = { requests: 2000, maxMs: 1500 };
+
+/** How often, and how many times at most, Redis's count is read while a Worker settles. */
+const QUIET = { pollMs: 100, maxPolls: 50 };
 
 /** `table[w][round][worker]`: what each job measured, per workload (in the order of `options.workloads`). */
 export type RoundsTable = Array<Array<Record<WorkerName, Measured>>>;
@@ -23,6 +29,7 @@ export async function runRounds(
   stats: RedisStats,
   { requests, concurrency, rounds, workloads: names }: BenchOptions,
   budgetMs: number,
+  settleMs: Partial<Record<WorkerName, number>> = {},
 ): Promise<RoundsTable> {
   const workers = Object.keys(checkUrls) as WorkerName[];
   const workloads = names.map((name) => WORKLOADS[name]);
@@ -36,11 +43,29 @@ export async function runRounds(
       ...limits,
     });
 
+  /**
+   * Returns once `worker`'s calls after its job are done: `settleMs[worker]` (the longest it may stay
+   * silent before its last calls), then until Redis's count stops moving.
+   */
+  const settle = async (worker: WorkerName) => {
+    const silentMs = settleMs[worker];
+    if (silentMs === undefined) return;
+    await sleep(silentMs);
+    let count = totalCalls(await stats.read());
+    for (let poll = 0; poll < QUIET.maxPolls; poll++) {
+      await sleep(QUIET.pollMs);
+      const next = totalCalls(await stats.read());
+      if (next === count) return;
+      count = next;
+    }
+  };
+
   console.log(`warm-up: up to ${WARM_UP.requests} requests per Worker and workload`);
   for (const workload of workloads) {
     for (const worker of workers) {
       const result = await decide(worker, workload, WARM_UP);
       if (result.errors > 0) throw new Error(`warm-up of ${worker}: ${result.firstError}`);
+      await settle(worker);
     }
   }
 
@@ -56,6 +81,7 @@ export async function runRounds(
       for (const worker of order) {
         await stats.reset();
         const result = await decide(worker, workload, { requests, maxMs });
+        await settle(worker);
         const counts = await stats.read();
         row[worker] = { ...result, commands: totalCalls(counts) };
         console.log(formatJob(round, workload.name, worker, row[worker]));
