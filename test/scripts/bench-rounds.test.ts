@@ -33,7 +33,7 @@ describe("the bench's rounds", () => {
   });
   afterAll(async () => {
     await stats?.close();
-    client?.destroy("test done");
+    await client?.destroy("test done");
     await redis?.stop();
   });
   afterEach(() => {
@@ -51,7 +51,7 @@ describe("the bench's rounds", () => {
         }
       })();
     }
-    const result = {
+    return {
       done: 10,
       statuses: { 200: 10 },
       errors: 0,
@@ -60,7 +60,6 @@ describe("the bench's rounds", () => {
       p50: 1,
       p99: 1,
     };
-    return result;
   };
 
   it("counts a Worker's calls after its job as its commands, and none in the next Worker's job", async () => {
