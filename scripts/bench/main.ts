@@ -7,6 +7,7 @@
  * noise hits all alike, and the results are given as ratios, which carry over between machines better
  * than absolute figures. See docs/benchmarks.md.
  */
+import { loadSettings } from "../../src/settings.ts";
 import { startLocalRedisRest } from "../local-redis.ts";
 import { BUDGET_PER_WORKER_AND_WORKLOAD_MS, parseOptions } from "./options.ts";
 import { measureOutage } from "./outage.ts";
@@ -14,7 +15,7 @@ import { connectRedisStats } from "./redis-stats.ts";
 import { CEILINGS, formatWorkloadTable, LEGEND, WORKER_NAMES, type WorkerName } from "./report.ts";
 import { runRounds } from "./rounds.ts";
 import { buildBundles, loadScript, startDelayProxyThread, startLoadGenerator, varsFor } from "./setup.ts";
-import { deployedVars, type RunningWorker, startWorker } from "./workers.ts";
+import { type RunningWorker, startWorker } from "./workers.ts";
 import { describeWorkload, WORKLOADS } from "./workloads.ts";
 
 async function main() {
@@ -72,7 +73,7 @@ async function main() {
     const budgetMs = BUDGET_PER_WORKER_AND_WORKLOAD_MS * names.length * options.workloads.length;
     // This Worker gives back what is left of a lease LEASE_MS after the reply that brought it, which may
     // come a round trip after its job's last answer; the give-back reaches Redis within another.
-    const leaseMs = Number(deployedVars.LEASE_MS ?? 1000); // wrangler.toml's, or the Worker's default
+    const { LEASE_MS: leaseMs } = loadSettings(varsFor("this Worker", endpoint)); // as the Worker reads it
     const settleMs = { "this Worker": leaseMs + 2 * options.rttMs + 100 };
     const table = await runRounds(checkUrls, run, stats, options, budgetMs, settleMs);
 

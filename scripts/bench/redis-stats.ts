@@ -22,14 +22,19 @@ export interface RedisStats {
   close(): Promise<void>;
 }
 
-/** Connects to redis-server at `redisUrl` (`redis://host:port`). */
-export function connectRedisStats(redisUrl: string): RedisStats {
+/** A connection of its own straight to redis-server at `redisUrl` (`redis://host:port`). */
+export function connectDirect(redisUrl: string): RedisConnection {
   const target = parseRedisUrl(redisUrl);
-  const connection = new RedisConnection(
+  return new RedisConnection(
     target,
     { connectTimeoutMs: 1000, commandTimeoutMs: 5000 },
     setupCommands(target),
   );
+}
+
+/** Connects to redis-server at `redisUrl` (`redis://host:port`). */
+export function connectRedisStats(redisUrl: string): RedisStats {
+  const connection = connectDirect(redisUrl);
   const call = async (...args: string[]): Promise<RespValue> => {
     const [reply] = await connection.send([args.map((arg) => Buffer.from(arg))]);
     if (reply instanceof RespError) throw new Error(`${args.join(" ")}: ${reply.message}`);

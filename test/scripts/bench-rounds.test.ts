@@ -6,11 +6,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Job, JobResult } from "../../scripts/bench/load.ts";
-import { connectRedisStats, type RedisStats } from "../../scripts/bench/redis-stats.ts";
+import { connectDirect, connectRedisStats, type RedisStats } from "../../scripts/bench/redis-stats.ts";
 import { runRounds } from "../../scripts/bench/rounds.ts";
 import { type LocalRedisServer, startRedisServer } from "../../scripts/local-redis.ts";
-import { RedisConnection } from "../../scripts/redis-rest/connection.ts";
-import { parseRedisUrl, setupCommands } from "../../scripts/redis-rest/redis-url.ts";
+import type { RedisConnection } from "../../scripts/redis-rest/connection.ts";
 
 /** How long the deferring Worker stays silent after its job, then how many calls it makes, how far apart. */
 const SILENT_MS = 300;
@@ -24,12 +23,7 @@ describe("the bench's rounds", () => {
   beforeAll(async () => {
     redis = await startRedisServer();
     stats = connectRedisStats(redis.url);
-    const target = parseRedisUrl(redis.url);
-    client = new RedisConnection(
-      target,
-      { connectTimeoutMs: 1000, commandTimeoutMs: 5000 },
-      setupCommands(target),
-    );
+    client = connectDirect(redis.url);
   });
   afterAll(async () => {
     await stats?.close();
